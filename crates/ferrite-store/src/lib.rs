@@ -1,0 +1,1 @@
+//! Ferrite keyspace and data commands. See docs/architecture.md.

@@ -1,0 +1,1 @@
+//! Ferrite WebAssembly runtime. See docs/architecture.md and docs/abi.md.
