@@ -1,0 +1,3 @@
+module github.com/ferrite-db/ferrite/sdk/go/ferrite
+
+go 1.24
