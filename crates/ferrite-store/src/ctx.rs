@@ -1,0 +1,445 @@
+//! [`Ctx`]: the only way command handlers read and write the keyspace.
+//!
+//! Every accessor does lazy expiry. Every mutating accessor (`*_mut`,
+//! `insert*`, `remove`, `set_expire`) marks WATCHers of the key dirty, counts a
+//! change, and inside a transaction records an undo entry before the first
+//! change of each key. Handlers therefore call a mutating accessor only when
+//! they will change the key. Collections left empty by a command are deleted
+//! when it finishes.
+
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+
+use crate::error::{StoreError, StoreResult};
+use crate::glob;
+use crate::keyspace::{DbShard, Entry, Shard};
+use crate::store::Store;
+use crate::txn::TxnCtx;
+use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
+use crate::StoreConfig;
+
+/// Data access for one command. See the module docs.
+pub struct Ctx<'a> {
+    store: &'a Store,
+    db: usize,
+    now_ms: u64,
+    /// Locked shards, sorted by index.
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    txn: Option<TxnCtx<'a>>,
+    /// Keys (db, key) whose collections may have become empty.
+    touched: Vec<(usize, Bytes)>,
+}
+
+macro_rules! typed_accessors {
+    ($variant:ident, $ty:ty, $get:ident, $get_mut:ident, $get_or_create:ident, $new:expr) => {
+        /// The value at `key` if it has this type; `WRONGTYPE` if another type.
+        pub fn $get(&mut self, key: &[u8]) -> StoreResult<Option<&$ty>> {
+            match self.get(key)? {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(_) => Err(StoreError::WrongType),
+            }
+        }
+
+        /// Mutable access to an existing value of this type (records undo,
+        /// marks watchers); `None` if absent, `WRONGTYPE` if another type.
+        pub fn $get_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut $ty>> {
+            match self.get(key)? {
+                None => return Ok(None),
+                Some(Value::$variant(_)) => {}
+                Some(_) => return Err(StoreError::WrongType),
+            }
+            match self.get_mut(key)? {
+                Some(Value::$variant(v)) => Ok(Some(v)),
+                _ => Err(StoreError::WrongType),
+            }
+        }
+
+        /// Mutable access, creating an empty value (no TTL) if the key is absent.
+        /// `WRONGTYPE` if another type. A value left empty is deleted after the command.
+        pub fn $get_or_create(&mut self, key: &[u8]) -> StoreResult<&mut $ty> {
+            match self.get(key)? {
+                None => self.insert(key, $new, None)?,
+                Some(Value::$variant(_)) => {}
+                Some(_) => return Err(StoreError::WrongType),
+            }
+            match self.get_mut(key)? {
+                Some(Value::$variant(v)) => Ok(v),
+                _ => Err(StoreError::WrongType),
+            }
+        }
+    };
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(
+        store: &'a Store,
+        db: usize,
+        now_ms: u64,
+        guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+        txn: Option<TxnCtx<'a>>,
+    ) -> Ctx<'a> {
+        debug_assert!(guards.windows(2).all(|w| w[0].0 < w[1].0));
+        Ctx {
+            store,
+            db,
+            now_ms,
+            guards,
+            txn,
+            touched: Vec::new(),
+        }
+    }
+
+    /// Current time for this command (Unix ms), fixed for the whole command
+    /// (and for a whole transaction).
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The selected database.
+    pub fn db(&self) -> usize {
+        self.db
+    }
+
+    /// Switches the database for the following accesses (COPY … DB n).
+    pub fn select(&mut self, db: usize) -> StoreResult<()> {
+        if db >= self.store.config().databases {
+            return Err(StoreError::DbIndexOutOfRange);
+        }
+        self.db = db;
+        Ok(())
+    }
+
+    /// The store's configuration (limits).
+    pub fn config(&self) -> &StoreConfig {
+        self.store.config()
+    }
+
+    fn check_declared(&self, key: &[u8]) -> StoreResult<()> {
+        if let Some(txn) = &self.txn {
+            if let Some(declared) = txn.declared {
+                if !declared.contains(key) {
+                    return Err(StoreError::KeyNotDeclared(
+                        String::from_utf8_lossy(key).into_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn shard_pos(&self, key: &[u8]) -> StoreResult<usize> {
+        let index = self.store.shard_of(key);
+        match self.guards.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(pos) => Ok(pos),
+            Err(_) => {
+                debug_assert!(false, "key's shard is not locked: command table key spec is wrong");
+                Err(StoreError::Fixed("ERR internal error: key not locked by this command"))
+            }
+        }
+    }
+
+    fn db_shard(&mut self, key: &[u8]) -> StoreResult<&mut DbShard> {
+        let pos = self.shard_pos(key)?;
+        let db = self.db;
+        Ok(&mut self.guards[pos].1.dbs[db])
+    }
+
+    /// Deletes `key` if expired; returns whether a live entry exists.
+    fn expire_if_needed(&mut self, key: &[u8]) -> StoreResult<bool> {
+        self.check_declared(key)?;
+        let now = self.now_ms;
+        let store = self.store;
+        let shard = self.db_shard(key)?;
+        let expired = match shard.map.get(key) {
+            None => return Ok(false),
+            Some(entry) => entry.is_expired(now),
+        };
+        if expired {
+            // No undo entry: an expired key is already logically absent.
+            shard.remove(key);
+            shard.touch_watched(key);
+            store.note_expired(1);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The live entry (value and expiry) at `key`.
+    pub fn get_entry(&mut self, key: &[u8]) -> StoreResult<Option<&Entry>> {
+        if !self.expire_if_needed(key)? {
+            return Ok(None);
+        }
+        Ok(self.db_shard(key)?.map.get(key))
+    }
+
+    /// The live value at `key`.
+    pub fn get(&mut self, key: &[u8]) -> StoreResult<Option<&Value>> {
+        Ok(self.get_entry(key)?.map(|e| &e.value))
+    }
+
+    /// Whether `key` exists (and is not expired).
+    pub fn exists(&mut self, key: &[u8]) -> StoreResult<bool> {
+        self.expire_if_needed(key)
+    }
+
+    /// The expiry of `key`: `None` = no such key, `Some(None)` = persistent.
+    pub fn expire_at(&mut self, key: &[u8]) -> StoreResult<Option<Option<u64>>> {
+        Ok(self.get_entry(key)?.map(|e| e.expire_at_ms))
+    }
+
+    /// Records undo (first change of a key in a transaction), marks watchers,
+    /// counts the change. Call after `expire_if_needed`.
+    fn before_write(&mut self, key: &[u8]) -> StoreResult<()> {
+        let db = self.db;
+        let pos = self.shard_pos(key)?;
+        let shard = &mut self.guards[pos].1.dbs[db];
+        if let Some(txn) = &mut self.txn {
+            txn.undo.record(db, key, || shard.map.get(key).cloned());
+        }
+        shard.touch_watched(key);
+        self.store.note_write();
+        Ok(())
+    }
+
+    /// Mutable access to any existing value (records undo, marks watchers).
+    pub fn get_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Value>> {
+        if !self.expire_if_needed(key)? {
+            return Ok(None);
+        }
+        self.before_write(key)?;
+        self.touched.push((self.db, Bytes::copy_from_slice(key)));
+        Ok(self.db_shard(key)?.map.get_mut(key).map(|e| &mut e.value))
+    }
+
+    /// Stores `value` at `key` with the given expiry, replacing any value and TTL.
+    /// The key bytes are copied.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) -> StoreResult<()> {
+        self.expire_if_needed(key)?;
+        self.before_write(key)?;
+        if value.is_empty_collection() {
+            self.touched.push((self.db, Bytes::copy_from_slice(key)));
+        }
+        let shard = self.db_shard(key)?;
+        shard.insert(Bytes::copy_from_slice(key), Entry { value, expire_at_ms });
+        Ok(())
+    }
+
+    /// Stores `value` at `key`, keeping the current TTL if the key exists.
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) -> StoreResult<()> {
+        let ttl = self.expire_at(key)?.flatten();
+        self.insert(key, value, ttl)
+    }
+
+    /// Deletes `key`; returns the removed entry.
+    pub fn remove(&mut self, key: &[u8]) -> StoreResult<Option<Entry>> {
+        if !self.expire_if_needed(key)? {
+            return Ok(None);
+        }
+        self.before_write(key)?;
+        Ok(self.db_shard(key)?.remove(key))
+    }
+
+    /// Sets (`Some`) or clears (`None`) the expiry of an existing key; false if absent.
+    pub fn set_expire(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> StoreResult<bool> {
+        if !self.expire_if_needed(key)? {
+            return Ok(false);
+        }
+        self.before_write(key)?;
+        Ok(self.db_shard(key)?.set_expire(key, expire_at_ms))
+    }
+
+    typed_accessors!(String, StrValue, string, string_mut, string_or_create, Value::String(StrValue::Raw(Bytes::new())));
+    typed_accessors!(Hash, HashValue, hash, hash_mut, hash_or_create, Value::new_hash());
+    typed_accessors!(Set, SetValue, set, set_mut, set_or_create, Value::new_set());
+    typed_accessors!(List, ListValue, list, list_mut, list_or_create, Value::new_list());
+    typed_accessors!(ZSet, ZSet, zset, zset_mut, zset_or_create, Value::new_zset());
+
+    // ----- whole-keyspace access (commands flagged KEYSPACE lock every shard) -----
+
+    fn all_locked(&self) -> StoreResult<()> {
+        if self.guards.len() == self.store.shard_count() {
+            Ok(())
+        } else {
+            debug_assert!(false, "keyspace-wide access without the KEYSPACE flag");
+            Err(StoreError::Fixed("ERR internal error: keyspace not locked by this command"))
+        }
+    }
+
+    /// Number of keys in the selected database (expired but not yet deleted
+    /// keys included, like Redis DBSIZE).
+    pub fn key_count(&self) -> StoreResult<usize> {
+        self.all_locked()?;
+        Ok(self.guards.iter().map(|(_, g)| g.dbs[self.db].map.len()).sum())
+    }
+
+    /// Live keys matching `pattern` (all keys if `None`), expired ones deleted.
+    pub fn keys(&mut self, pattern: Option<&[u8]>) -> StoreResult<Vec<Bytes>> {
+        self.all_locked()?;
+        let (db, now) = (self.db, self.now_ms);
+        let mut out = Vec::new();
+        let mut expired = Vec::new();
+        for (_, guard) in &self.guards {
+            for (key, entry) in &guard.dbs[db].map {
+                if pattern.is_some_and(|p| !glob::matches(p, key)) {
+                    continue;
+                }
+                if entry.is_expired(now) {
+                    expired.push(key.clone());
+                } else {
+                    out.push(key.clone());
+                }
+            }
+        }
+        for key in expired {
+            self.exists_unchecked(&key)?;
+        }
+        Ok(out)
+    }
+
+    /// Lazy-expiry check that ignores declared KEYS (keyspace-wide reads).
+    fn exists_unchecked(&mut self, key: &[u8]) -> StoreResult<bool> {
+        let now = self.now_ms;
+        let store = self.store;
+        let shard = self.db_shard(key)?;
+        match shard.map.get(key) {
+            None => Ok(false),
+            Some(entry) if entry.is_expired(now) => {
+                shard.remove(key);
+                shard.touch_watched(key);
+                store.note_expired(1);
+                Ok(false)
+            }
+            Some(_) => Ok(true),
+        }
+    }
+
+    /// One SCAN step over the selected database: visits about `count` slots
+    /// starting at `cursor`, returns the next cursor (0 = done) and the live
+    /// keys seen that pass `filter`. Keys present for the whole scan are
+    /// returned at least once.
+    pub fn scan(
+        &mut self,
+        cursor: u64,
+        count: usize,
+        mut filter: impl FnMut(&Bytes, &Entry) -> bool,
+    ) -> StoreResult<(u64, Vec<Bytes>)> {
+        self.all_locked()?;
+        let shards = self.store.shard_count() as u64;
+        let (db, now) = (self.db, self.now_ms);
+        let mut shard = (cursor % shards) as usize;
+        // 0 = start of this shard; r > 0 = positions [0, r) remain.
+        let mut remaining = cursor / shards;
+        let mut visited = 0usize;
+        let mut out = Vec::new();
+        let mut expired = Vec::new();
+        let count = count.max(1);
+        loop {
+            let map = &self.guards[shard].1.dbs[db].map;
+            let mut r = if remaining == 0 {
+                map.len()
+            } else {
+                usize::try_from(remaining).unwrap_or(usize::MAX).min(map.len())
+            };
+            while r > 0 && visited < count {
+                r -= 1;
+                visited += 1;
+                if let Some((key, entry)) = map.get_index(r) {
+                    if entry.is_expired(now) {
+                        expired.push(key.clone());
+                    } else if filter(key, entry) {
+                        out.push(key.clone());
+                    }
+                }
+            }
+            if r > 0 {
+                let next = (r as u64).saturating_mul(shards).saturating_add(shard as u64);
+                for key in expired {
+                    self.exists_unchecked(&key)?;
+                }
+                return Ok((next, out));
+            }
+            shard += 1;
+            remaining = 0;
+            if shard == self.guards.len() {
+                for key in expired {
+                    self.exists_unchecked(&key)?;
+                }
+                return Ok((0, out));
+            }
+            if visited >= count {
+                for key in expired {
+                    self.exists_unchecked(&key)?;
+                }
+                return Ok((shard as u64, out));
+            }
+        }
+    }
+
+    /// A random live key of the selected database.
+    pub fn random_key(&mut self) -> StoreResult<Option<Bytes>> {
+        use rand::Rng;
+        self.all_locked()?;
+        let db = self.db;
+        // Bounded retries over expired keys, as Redis.
+        for _ in 0..100 {
+            let total: usize = self.guards.iter().map(|(_, g)| g.dbs[db].map.len()).sum();
+            if total == 0 {
+                return Ok(None);
+            }
+            let mut pick = rand::rng().random_range(0..total);
+            let mut found = None;
+            for (_, guard) in &self.guards {
+                let map = &guard.dbs[db].map;
+                if pick < map.len() {
+                    found = map.get_index(pick).map(|(k, _)| k.clone());
+                    break;
+                }
+                pick -= map.len();
+            }
+            let Some(key) = found else { return Ok(None) };
+            if self.exists_unchecked(&key)? {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes every key of database `db` (or of all databases); returns how many.
+    pub fn flush(&mut self, db: Option<usize>) -> StoreResult<usize> {
+        self.all_locked()?;
+        let dbs: Vec<usize> = match db {
+            Some(db) => vec![db],
+            None => (0..self.store.config().databases).collect(),
+        };
+        let mut removed = 0;
+        for db in dbs {
+            if let Some(txn) = &mut self.txn {
+                for (_, guard) in &self.guards {
+                    for (key, entry) in &guard.dbs[db].map {
+                        txn.undo.record(db, key, || Some(entry.clone()));
+                    }
+                }
+            }
+            for (_, guard) in &mut self.guards {
+                removed += guard.dbs[db].clear();
+            }
+        }
+        if removed > 0 {
+            self.store.note_write();
+        }
+        Ok(removed)
+    }
+
+    /// Deletes collections the command left empty (called once, after the handler).
+    pub(crate) fn finish(mut self) {
+        let touched = std::mem::take(&mut self.touched);
+        for (db, key) in touched {
+            self.db = db;
+            let Ok(shard) = self.db_shard(&key) else { continue };
+            if shard.map.get(&key[..]).is_some_and(|e| e.value.is_empty_collection()) {
+                shard.remove(&key);
+            }
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! [`Store`]: databases, shards, command execution, expiry, watches.
+
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
+use rand::Rng;
+
+use crate::cmd::{self, CommandSpec};
+use crate::ctx::Ctx;
+use crate::error::{LockError, StoreError};
+use crate::keyspace::{Entry, Shard};
+use crate::locks::{Blocked, Locks};
+use crate::txn::{Scope, StoreRef, Txn, TxnMode};
+use crate::value::BuildHasher;
+use crate::{reply, Frame};
+
+/// Store configuration. Every field is a limit or a size; see [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Number of databases (SELECT 0..databases). Default 16.
+    pub databases: usize,
+    /// Number of lock shards; rounded up to a power of two, at least 1. Default 64.
+    pub shards: usize,
+    /// Longest string value (SETRANGE, APPEND): Redis `proto-max-bulk-len`. Default 512 MiB.
+    pub string_bytes_max: usize,
+    /// Most keys a `Scope::Keys` transaction may declare. Default 100 000.
+    pub txn_keys_max: usize,
+    /// Keys sampled per database shard per round of active expiry (Redis: 20).
+    pub expire_sample_keys: usize,
+    /// Hashes with at most this many fields (and short values) reply to HSCAN
+    /// in one step, as Redis's listpack encoding does. Default 128.
+    pub hash_small_entries_max: usize,
+    /// Longest field or value of such a small hash. Default 64.
+    pub hash_small_value_bytes_max: usize,
+    /// Sets of integers up to this size reply to SSCAN in one step (intset). Default 512.
+    pub set_small_int_entries_max: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            databases: 16,
+            shards: 64,
+            string_bytes_max: 512 * 1024 * 1024,
+            txn_keys_max: 100_000,
+            expire_sample_keys: 20,
+            hash_small_entries_max: 128,
+            hash_small_value_bytes_max: 64,
+            set_small_int_entries_max: 512,
+        }
+    }
+}
+
+/// INFO keyspace numbers of one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyspaceInfo {
+    /// Database index.
+    pub db: usize,
+    /// Keys (including expired keys not yet reclaimed, like Redis).
+    pub keys: usize,
+    /// Keys with an expiry.
+    pub expires: usize,
+    /// Estimated average remaining TTL of volatile keys, ms (Redis `avg_ttl`).
+    pub avg_ttl_ms: u64,
+}
+
+/// Counters for INFO stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreStats {
+    /// Keys deleted because they expired (lazy and active).
+    pub expired_keys: u64,
+    /// Changes since start (Redis `dirty`-like).
+    pub changes: u64,
+}
+
+/// A WATCH on one key: [`WatchHandle::is_dirty`] turns true after any write,
+/// delete, expiry or flush of the key. Dropping it unwatches.
+#[derive(Debug)]
+pub struct WatchHandle {
+    flag: Arc<AtomicBool>,
+}
+
+impl WatchHandle {
+    /// Whether the key changed since the watch began.
+    pub fn is_dirty(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+}
+
+/// The keyspace: `databases` databases split into shards by key hash.
+/// `Send + Sync`; share it as `Arc<Store>`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferrite_store::{Store, StoreConfig, Frame};
+/// let store = Store::new(StoreConfig::default());
+/// let argv = |a: &[&str]| a.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+/// store.execute(0, &argv(&["SET", "k", "v"])).unwrap();
+/// assert_eq!(store.execute(0, &argv(&["GET", "k"])).unwrap(), Frame::Bulk(Bytes::from("v")));
+/// ```
+pub struct Store {
+    config: StoreConfig,
+    shards: Box<[Mutex<Shard>]>,
+    hasher: BuildHasher,
+    locks: Locks,
+    expired_keys: AtomicU64,
+    changes: AtomicU64,
+    /// Where the next active expiry cycle starts (shard × db).
+    expire_cursor: AtomicUsize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Current Unix time in milliseconds.
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Shard locks of one command, sorted by shard index.
+pub(crate) type Guards<'a> = Vec<(usize, MutexGuard<'a, Shard>)>;
+
+impl Store {
+    /// Creates an empty store.
+    ///
+    /// # Panics
+    /// If `config.databases` is 0 or more than 1 << 16 (a configuration bug).
+    pub fn new(mut config: StoreConfig) -> Store {
+        assert!(
+            (1..=1 << 16).contains(&config.databases),
+            "databases must be within 1..=65536"
+        );
+        config.shards = config.shards.clamp(1, 1 << 16).next_power_of_two();
+        let shards = (0..config.shards)
+            .map(|_| Mutex::new(Shard::new(config.databases)))
+            .collect();
+        Store {
+            config,
+            shards,
+            hasher: BuildHasher::default(),
+            locks: Locks::new(),
+            expired_keys: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
+            expire_cursor: AtomicUsize::new(0),
+        }
+    }
+
+    /// The configuration (shards rounded to a power of two).
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub(crate) fn locks(&self) -> &Locks {
+        &self.locks
+    }
+
+    pub(crate) fn shard_of(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.shards.len() - 1)
+    }
+
+    pub(crate) fn note_expired(&self, n: u64) {
+        self.expired_keys.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn note_write(&self) {
+        self.changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counters for INFO.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            expired_keys: self.expired_keys.load(Ordering::Relaxed),
+            changes: self.changes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Locks the shards a command needs, in index order.
+    pub(crate) fn lock_for(&self, spec: &CommandSpec, keys: &[&Bytes]) -> Guards<'_> {
+        if spec.is_keyspace_wide() {
+            return self.shards.iter().enumerate().map(|(i, m)| (i, m.lock())).collect();
+        }
+        let mut indexes: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes.into_iter().map(|i| (i, self.shards[i].lock())).collect()
+    }
+
+    /// Runs one data command; `argv[0]` is the name in any case.
+    ///
+    /// Unknown commands and arity errors are replied exactly as Redis 7 does.
+    /// `Err(Blocked)` when one of its keys (or, for KEYS/SCAN/FLUSH…, any key)
+    /// is held by a [`Txn`]: await [`Blocked::wait`] and retry. Never blocks
+    /// the thread beyond the short shard mutexes.
+    pub fn execute(&self, db: usize, argv: &[Bytes]) -> Result<Frame, Blocked> {
+        let spec = match cmd::resolve(argv) {
+            Ok(spec) => spec,
+            Err(err) => return Ok(reply::error(&err)),
+        };
+        let Some(handler) = spec.handler else {
+            return Ok(reply::error(&StoreError::NotADataCommand(spec.name)));
+        };
+        if db >= self.config.databases {
+            return Ok(reply::error(&StoreError::DbIndexOutOfRange));
+        }
+        let keys = spec.keys(argv);
+        let guards = self.lock_for(spec, &keys);
+        // Checked under the shard locks: a transaction that starts holding
+        // after this runs its commands after ours.
+        if self.locks.any_held() {
+            if let Some(blocked) = self.locks.check(spec, &keys) {
+                return Err(blocked);
+            }
+        }
+        let mut ctx = Ctx::new(self, db, unix_ms(), guards, None);
+        let result = handler(&mut ctx, argv);
+        ctx.finish();
+        Ok(match result {
+            Ok(frame) => frame,
+            Err(err) => reply::error(&err),
+        })
+    }
+
+    /// Begins a transaction, blocking the thread until its locks are free or
+    /// `deadline` passes (for worker threads, never for async tasks).
+    pub fn begin(&self, db: usize, scope: Scope, mode: TxnMode, deadline: Instant) -> Result<Txn<'_>, LockError> {
+        Txn::begin_blocking(StoreRef::Borrowed(self), db, scope, mode, deadline)
+    }
+
+    /// [`Store::begin`] for a shared store: the transaction owns an `Arc`
+    /// (`'static`, so it can live in a wasm instance's state).
+    pub fn begin_shared(
+        self: &Arc<Self>,
+        db: usize,
+        scope: Scope,
+        mode: TxnMode,
+        deadline: Instant,
+    ) -> Result<Txn<'static>, LockError> {
+        Txn::begin_blocking(StoreRef::Shared(Arc::clone(self)), db, scope, mode, deadline)
+    }
+
+    /// Begins a whole-keyspace exclusive transaction ([`Scope::All`]) without
+    /// blocking the thread (MULTI/EXEC on an I/O task).
+    pub async fn begin_exclusive(&self, db: usize, mode: TxnMode) -> Result<Txn<'_>, LockError> {
+        if db >= self.config.databases {
+            return Err(LockError::DbIndexOutOfRange);
+        }
+        loop {
+            match Txn::try_begin(StoreRef::Borrowed(self), db, Scope::All, mode) {
+                Ok(txn) => return Ok(txn),
+                Err(blocked) => blocked.wait().await,
+            }
+        }
+    }
+
+    /// Restores (db, key) to `prior` (undo of a transaction).
+    pub(crate) fn restore(&self, db: usize, key: Bytes, prior: Option<Entry>) {
+        let mut shard = self.shards[self.shard_of(&key)].lock();
+        let dbs = &mut shard.dbs[db];
+        dbs.touch_watched(&key);
+        match prior {
+            Some(entry) => {
+                dbs.insert(key, entry);
+            }
+            None => {
+                dbs.remove(&key);
+            }
+        }
+    }
+
+    /// WATCHes `key` in `db`. An already expired key is reclaimed first, so
+    /// its later reclamation does not count as a change.
+    ///
+    /// # Panics
+    /// If `db` is out of range (callers validate SELECT).
+    pub fn watch(&self, db: usize, key: &[u8]) -> WatchHandle {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut shard = self.shards[self.shard_of(key)].lock();
+        let dbs = &mut shard.dbs[db];
+        if dbs.map.get(key).is_some_and(|e| e.is_expired(unix_ms())) {
+            dbs.remove(key);
+            dbs.touch_watched(key);
+            self.note_expired(1);
+        }
+        dbs.add_watch(key, &flag);
+        WatchHandle { flag }
+    }
+
+    /// Per-database numbers for INFO keyspace (only databases with keys).
+    pub fn keyspace_info(&self) -> Vec<KeyspaceInfo> {
+        let mut info: Vec<KeyspaceInfo> = (0..self.config.databases)
+            .map(|db| KeyspaceInfo {
+                db,
+                keys: 0,
+                expires: 0,
+                avg_ttl_ms: 0,
+            })
+            .collect();
+        let mut ttl_weight = vec![0u128; self.config.databases];
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (db, dbs) in shard.dbs.iter().enumerate() {
+                info[db].keys += dbs.map.len();
+                info[db].expires += dbs.volatile.len();
+                ttl_weight[db] += u128::from(dbs.avg_ttl_ms) * dbs.volatile.len() as u128;
+            }
+        }
+        for (db, entry) in info.iter_mut().enumerate() {
+            if entry.expires > 0 {
+                entry.avg_ttl_ms = u64::try_from(ttl_weight[db] / entry.expires as u128).unwrap_or(u64::MAX);
+            }
+        }
+        info.retain(|i| i.keys > 0);
+        info
+    }
+
+    /// Number of keys in `db` (expired ones not yet reclaimed included).
+    pub fn dbsize(&self, db: usize) -> usize {
+        self.shards.iter().map(|s| s.lock().dbs.get(db).map_or(0, |d| d.map.len())).sum()
+    }
+
+    /// A copy of every live entry of `db` (tests, persistence). O(keys).
+    pub fn snapshot_db(&self, db: usize) -> Vec<(Bytes, Entry)> {
+        let now = unix_ms();
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            if let Some(dbs) = shard.dbs.get(db) {
+                out.extend(
+                    dbs.map
+                        .iter()
+                        .filter(|(_, e)| !e.is_expired(now))
+                        .map(|(k, e)| (k.clone(), e.clone())),
+                );
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// One round of active expiry, Redis style: samples keys that have a TTL
+    /// (at most `budget` samples in total), deletes the expired ones, and
+    /// keeps sampling a database shard while more than 25% of its sample was
+    /// expired. Skipped while a transaction holds locks. Returns keys deleted.
+    pub fn active_expire_cycle(&self, budget: usize) -> usize {
+        let per_round = self.config.expire_sample_keys.max(1);
+        let slots = self.shards.len() * self.config.databases;
+        let start = self.expire_cursor.fetch_add(1, Ordering::Relaxed) % slots;
+        let mut sampled = 0usize;
+        let mut deleted = 0usize;
+        let mut rng = rand::rng();
+        for step in 0..slots {
+            if sampled >= budget {
+                break;
+            }
+            let slot = (start + step) % slots;
+            let (shard_index, db) = (slot / self.config.databases, slot % self.config.databases);
+            let mut shard = self.shards[shard_index].lock();
+            if self.locks.any_held() {
+                break;
+            }
+            let dbs = &mut shard.dbs[db];
+            if dbs.volatile.is_empty() {
+                continue;
+            }
+            if !dbs.watched.is_empty() && rng.random_range(0..16) == 0 {
+                dbs.prune_watches();
+            }
+            let now = unix_ms();
+            loop {
+                let n = per_round.min(dbs.volatile.len()).min(budget - sampled);
+                if n == 0 {
+                    break;
+                }
+                let mut expired_now = 0;
+                let mut ttl_sum = 0u64;
+                let mut ttl_count = 0u64;
+                for _ in 0..n {
+                    sampled += 1;
+                    let index = rng.random_range(0..dbs.volatile.len());
+                    let Some(key) = dbs.volatile.get_index(index).cloned() else { break };
+                    let expire_at = dbs.map.get(&key).and_then(|e| e.expire_at_ms);
+                    match expire_at {
+                        Some(at) if now > at => {
+                            dbs.remove(&key);
+                            dbs.touch_watched(&key);
+                            expired_now += 1;
+                        }
+                        Some(at) => {
+                            ttl_sum += at - now;
+                            ttl_count += 1;
+                        }
+                        None => {
+                            debug_assert!(false, "volatile set out of sync");
+                            dbs.volatile.swap_remove(&key);
+                        }
+                    }
+                    if dbs.volatile.is_empty() {
+                        break;
+                    }
+                }
+                if let Some(avg) = ttl_sum.checked_div(ttl_count) {
+                    dbs.avg_ttl_ms = if dbs.avg_ttl_ms == 0 {
+                        avg
+                    } else {
+                        dbs.avg_ttl_ms / 50 * 49 + avg / 50
+                    };
+                }
+                deleted += expired_now;
+                self.note_expired(expired_now as u64);
+                if expired_now * 4 <= n || dbs.volatile.is_empty() || sampled >= budget {
+                    break;
+                }
+            }
+        }
+        deleted
+    }
+}

@@ -1,0 +1,309 @@
+//! Transactions: logical locks plus an undo log (WASM.CALL, MULTI/EXEC).
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use hashbrown::{HashMap, HashSet};
+
+use crate::error::StoreError;
+use crate::keyspace::Entry;
+use crate::locks::{TxnId, Want};
+use crate::store::Store;
+use crate::{cmd, reply, Frame};
+
+/// What a transaction holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Exactly these keys (by name, in every database), taken at `begin`.
+    /// Any other key gets `ERR key 'x' is not declared in KEYS`; read-only
+    /// keyspace-wide commands (KEYS, SCAN, DBSIZE, RANDOMKEY) are allowed,
+    /// FLUSHDB/FLUSHALL are not.
+    Keys(Vec<Bytes>),
+    /// The whole keyspace, exclusively, taken at the first command that
+    /// touches a key (waiting until the `begin` deadline). A transaction that
+    /// never touches a key takes no lock.
+    Lazy,
+    /// The whole keyspace, exclusively, taken at `begin` (MULTI/EXEC).
+    All,
+}
+
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnMode {
+    /// Reads and writes.
+    ReadWrite,
+    /// Write commands fail (`StoreError::WriteInReadOnly`), nothing is written.
+    ReadOnly,
+}
+
+/// The undo log: the entry of each key as it was before its first change.
+#[derive(Default)]
+pub(crate) struct UndoLog {
+    enabled: bool,
+    recorded: HashMap<(usize, Bytes), Option<Entry>>,
+}
+
+impl UndoLog {
+    /// Records `prior()` for (db, key) unless already recorded.
+    pub(crate) fn record(&mut self, db: usize, key: &[u8], prior: impl FnOnce() -> Option<Entry>) {
+        if !self.enabled {
+            return;
+        }
+        let id = (db, Bytes::copy_from_slice(key));
+        if !self.recorded.contains_key(&id) {
+            self.recorded.insert(id, prior());
+        }
+    }
+}
+
+/// What a [`crate::Ctx`] needs from the running transaction.
+pub(crate) struct TxnCtx<'t> {
+    pub(crate) declared: Option<&'t HashSet<Bytes>>,
+    pub(crate) undo: &'t mut UndoLog,
+}
+
+/// A borrowed or shared store.
+pub(crate) enum StoreRef<'s> {
+    Borrowed(&'s Store),
+    Shared(Arc<Store>),
+}
+
+impl Deref for StoreRef<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        match self {
+            StoreRef::Borrowed(s) => s,
+            StoreRef::Shared(s) => s,
+        }
+    }
+}
+
+/// An atomic unit of work over the keyspace. Ordinary commands on its keys get
+/// `Err(Blocked)` from [`Store::execute`] until it ends.
+///
+/// End it with [`Txn::commit`] or [`Txn::rollback`]; dropping it rolls back.
+pub struct Txn<'s> {
+    store: StoreRef<'s>,
+    id: TxnId,
+    db: usize,
+    mode: TxnMode,
+    declared: Option<HashSet<Bytes>>,
+    /// Whether the lock table holds something for this txn.
+    holding: bool,
+    /// Lazy scope: take everything at the first key access.
+    lazy: bool,
+    deadline: Option<Instant>,
+    now_ms: u64,
+    undo: UndoLog,
+    finished: bool,
+}
+
+impl<'s> Txn<'s> {
+    fn new(store: StoreRef<'s>, db: usize, scope: &Scope, mode: TxnMode, deadline: Option<Instant>) -> Txn<'s> {
+        let id = store.locks().new_id();
+        let declared = match scope {
+            Scope::Keys(keys) => Some(keys.iter().map(|k| Bytes::copy_from_slice(k)).collect()),
+            _ => None,
+        };
+        Txn {
+            store,
+            id,
+            db,
+            mode,
+            declared,
+            holding: false,
+            lazy: matches!(scope, Scope::Lazy),
+            deadline,
+            now_ms: 0,
+            undo: UndoLog {
+                enabled: true,
+                recorded: HashMap::new(),
+            },
+            finished: false,
+        }
+    }
+
+    fn want(scope: &Scope) -> Option<Want<'_>> {
+        match scope {
+            Scope::Keys(keys) if keys.is_empty() => None,
+            Scope::Keys(keys) => Some(Want::Keys(keys)),
+            Scope::Lazy => None,
+            Scope::All => Some(Want::Everything),
+        }
+    }
+
+    /// Blocking begin (worker threads).
+    pub(crate) fn begin_blocking(
+        store: StoreRef<'s>,
+        db: usize,
+        scope: Scope,
+        mode: TxnMode,
+        deadline: Instant,
+    ) -> Result<Txn<'s>, crate::LockError> {
+        if db >= store.config().databases {
+            return Err(crate::LockError::DbIndexOutOfRange);
+        }
+        if let Scope::Keys(keys) = &scope {
+            let max = store.config().txn_keys_max;
+            if keys.len() > max {
+                return Err(crate::LockError::TooManyKeys {
+                    declared: keys.len(),
+                    max,
+                });
+            }
+        }
+        let started = Instant::now();
+        let mut txn = Txn::new(store, db, &scope, mode, Some(deadline));
+        if let Some(want) = Self::want(&scope) {
+            if !txn.store.locks().acquire(txn.id, &want, deadline) {
+                txn.finished = true;
+                return Err(crate::LockError::Timeout {
+                    waited: started.elapsed(),
+                });
+            }
+            txn.holding = true;
+        }
+        txn.now_ms = crate::store::unix_ms();
+        Ok(txn)
+    }
+
+    /// Non-blocking begin: `Err(Blocked)` to await and retry.
+    pub(crate) fn try_begin(
+        store: StoreRef<'s>,
+        db: usize,
+        scope: Scope,
+        mode: TxnMode,
+    ) -> Result<Txn<'s>, crate::Blocked> {
+        debug_assert!(db < store.config().databases);
+        let mut txn = Txn::new(store, db, &scope, mode, None);
+        if let Some(want) = Self::want(&scope) {
+            if let Err(blocked) = txn.store.locks().try_acquire(txn.id, &want) {
+                txn.finished = true;
+                return Err(blocked);
+            }
+            txn.holding = true;
+        }
+        txn.now_ms = crate::store::unix_ms();
+        Ok(txn)
+    }
+
+    /// The selected database.
+    pub fn db(&self) -> usize {
+        self.db
+    }
+
+    /// Selects the database for the following commands.
+    pub fn select(&mut self, db: usize) -> Result<(), StoreError> {
+        if db >= self.store.config().databases {
+            return Err(StoreError::DbIndexOutOfRange);
+        }
+        self.db = db;
+        Ok(())
+    }
+
+    /// Stops recording undo entries (MULTI/EXEC never rolls back, and skipping
+    /// the copies makes big values cheap). Rollback then only releases locks.
+    pub fn disable_undo(&mut self) {
+        self.undo.enabled = false;
+        self.undo.recorded.clear();
+    }
+
+    /// Runs one data command inside the transaction; errors are error frames.
+    pub fn execute(&mut self, argv: &[Bytes]) -> Frame {
+        match self.execute_inner(argv) {
+            Ok(frame) => frame,
+            Err(err) => reply::error(&err),
+        }
+    }
+
+    fn execute_inner(&mut self, argv: &[Bytes]) -> Result<Frame, StoreError> {
+        let spec = cmd::resolve(argv)?;
+        let Some(handler) = spec.handler else {
+            return Err(StoreError::NotADataCommand(spec.name));
+        };
+        if self.mode == TxnMode::ReadOnly && spec.is_write() {
+            return Err(StoreError::WriteInReadOnly(spec.name));
+        }
+        let keys = spec.keys(argv);
+        if let Some(declared) = &self.declared {
+            if spec.is_keyspace_wide() && spec.is_write() {
+                return Err(StoreError::KeyspaceWideInKeysScope(spec.name));
+            }
+            if let Some(key) = keys.iter().find(|k| !declared.contains(k.as_ref())) {
+                return Err(StoreError::KeyNotDeclared(String::from_utf8_lossy(key).into_owned()));
+            }
+        }
+        if self.lazy && !self.holding && (!keys.is_empty() || spec.is_keyspace_wide()) {
+            let deadline = self.deadline.unwrap_or_else(Instant::now);
+            if !self.store.locks().acquire(self.id, &Want::Everything, deadline) {
+                return Err(StoreError::LockTimeout);
+            }
+            self.holding = true;
+        }
+        let store: &Store = &self.store;
+        let guards = store.lock_for(spec, &keys);
+        let mut ctx = crate::Ctx::new(
+            store,
+            self.db,
+            self.now_ms,
+            guards,
+            Some(TxnCtx {
+                declared: self.declared.as_ref(),
+                undo: &mut self.undo,
+            }),
+        );
+        let result = handler(&mut ctx, argv);
+        ctx.finish();
+        result
+    }
+
+    /// Keeps every change and releases the locks.
+    pub fn commit(mut self) {
+        self.undo.recorded.clear();
+        self.finish();
+    }
+
+    /// Restores every key the transaction changed (values and TTLs) and
+    /// releases the locks.
+    pub fn rollback(mut self) {
+        self.undo_all();
+        self.finish();
+    }
+
+    fn undo_all(&mut self) {
+        let recorded = std::mem::take(&mut self.undo.recorded);
+        for ((db, key), prior) in recorded {
+            self.store.restore(db, key, prior);
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.store.locks().release(self.id, self.holding);
+            self.holding = false;
+        }
+    }
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.undo_all();
+            self.finish();
+        }
+    }
+}
+
+impl std::fmt::Debug for Txn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Txn")
+            .field("id", &self.id)
+            .field("db", &self.db)
+            .field("mode", &self.mode)
+            .field("holding", &self.holding)
+            .finish_non_exhaustive()
+    }
+}
