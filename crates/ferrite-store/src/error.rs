@@ -2,7 +2,7 @@
 //!
 //! [`StoreError`] is the one error type of command execution. Its `Display`
 //! text is exactly the error line Redis 7 sends (without the leading `-` and
-//! the trailing CRLF), so `Frame::Error(e.to_string())` is the reply. Callers
+//! the trailing CRLF), so [`crate::reply::error`] builds the reply. Callers
 //! match on the variants, never on the text.
 
 use std::time::Duration;

@@ -7,12 +7,12 @@ use crate::Frame;
 
 /// `+OK`
 pub fn ok() -> Frame {
-    Frame::Simple("OK".to_owned())
+    Frame::Simple(Bytes::from_static(b"OK"))
 }
 
 /// A simple string such as `+QUEUED` or `+string` (TYPE).
 pub fn simple(text: &str) -> Frame {
-    Frame::Simple(text.to_owned())
+    Frame::Simple(Bytes::copy_from_slice(text.as_bytes()))
 }
 
 /// An integer reply.
@@ -67,7 +67,7 @@ pub fn double(value: f64) -> Frame {
 
 /// An error reply.
 pub fn error(err: &StoreError) -> Frame {
-    Frame::Error(err.to_string())
+    Frame::Error(Bytes::from(err.to_string()))
 }
 
 /// An array of bulk strings.

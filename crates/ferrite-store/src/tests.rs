@@ -17,11 +17,11 @@ pub(crate) fn bulk(s: &str) -> Frame {
 }
 
 pub(crate) fn err(s: &str) -> Frame {
-    Frame::Error(s.to_owned())
+    Frame::Error(Bytes::copy_from_slice(s.as_bytes()))
 }
 
 pub(crate) fn ok() -> Frame {
-    Frame::Simple("OK".to_owned())
+    Frame::Simple(Bytes::from_static(b"OK"))
 }
 
 #[test]
