@@ -6,6 +6,7 @@ APT_PACKAGES=(
   redis-server redis-tools              # reference server, redis-cli, redis-benchmark
   clang lld wasi-libc libclang-rt-14-dev-wasm32   # C guests
   rustc cargo libstd-rust-dev-wasm32    # Rust 1.63 with the wasm32 targets, for Rust guests
+  librust-serde-json-dev librust-regex-dev   # crates of the Rust examples (Debian registry, offline)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

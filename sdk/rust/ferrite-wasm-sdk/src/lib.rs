@@ -47,6 +47,32 @@
 //! 4. describes the function in the module's `ferrite.abi` custom section, for
 //!    example `fn rate_limit sdk key:str limit:i64 window:i64 -> i64`.
 //!
+//! Unsupported signatures are compile errors that name the supported types:
+//!
+//! ```compile_fail
+//! use ferrite_wasm_sdk::*;
+//! #[ferrite_function]
+//! pub fn f(x: u16) -> i64 { x as i64 } // parameters may be &str, String, &[u8], Vec<u8>, i32, i64, f64 or bool
+//! ```
+//!
+//! ```compile_fail
+//! use ferrite_wasm_sdk::*;
+//! #[ferrite_function]
+//! pub fn f(x: i64) -> std::collections::HashMap<String, i64> { Default::default() }
+//! ```
+//!
+//! ```compile_fail
+//! use ferrite_wasm_sdk::*;
+//! #[ferrite_function]
+//! pub fn f<T>(x: i64) -> i64 { x } // no generics
+//! ```
+//!
+//! ```compile_fail
+//! use ferrite_wasm_sdk::*;
+//! #[ferrite_function(name = "a.b")] // `.` separates module and export in WASM.CALL
+//! pub fn f(x: i64) -> i64 { x }
+//! ```
+//!
 //! # Errors and panics
 //!
 //! Host calls *raise*: a host call that fails (permission denied, `WRONGTYPE`,
