@@ -20,6 +20,7 @@ mod ctx;
 mod error;
 pub mod glob;
 mod keyspace;
+mod ldouble;
 mod locks;
 pub mod reply;
 mod store;

@@ -1,0 +1,148 @@
+//! Differential check against a real redis-server (run by hand while
+//! developing; the server's own differential suite covers CI):
+//!
+//! ```text
+//! redis-server --port 7301 --save '' --appendonly no --daemonize yes
+//! FERRITE_REDIS_PORT=7301 cargo test -p ferrite-store --test redis_diff -- --ignored --nocapture
+//! ```
+//!
+//! Each file in `tests/cases/*.txt` holds one command per line (redis-cli
+//! quoting); `~` before a command compares the reply's elements as a multiset
+//! (SMEMBERS, KEYS…); `#` starts a comment. Every file starts from FLUSHALL,
+//! and every reply is compared byte for byte under RESP2 and RESP3.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrite_protocol::{encode_to_vec, parse_frame, split_args, Frame, Protocol};
+use ferrite_store::{Store, StoreConfig};
+
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn new(port: u16, resp3: bool) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("redis-server running");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut conn = Conn { stream, buf: Vec::new() };
+        if resp3 {
+            conn.call(&[Bytes::from_static(b"HELLO"), Bytes::from_static(b"3")]);
+        }
+        conn
+    }
+
+    fn call(&mut self, argv: &[Bytes]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.stream.write_all(&out).unwrap();
+        loop {
+            if let Ok(Some((_, used))) = parse_frame(&self.buf) {
+                let reply = self.buf[..used].to_vec();
+                self.buf.drain(..used);
+                return reply;
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("reply");
+            assert!(n > 0, "redis closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn sorted_elements(raw: &[u8]) -> Vec<Vec<u8>> {
+    let (frame, _) = parse_frame(raw).unwrap().unwrap();
+    let items: Vec<Frame> = match frame {
+        Frame::Array(v) | Frame::Set(v) => v,
+        Frame::Map(pairs) => pairs
+            .into_iter()
+            .map(|(k, v)| Frame::Array(vec![k, v]))
+            .collect(),
+        other => vec![other],
+    };
+    let mut enc: Vec<Vec<u8>> = items.iter().map(|f| encode_to_vec(f, Protocol::Resp3)).collect();
+    enc.sort();
+    enc
+}
+
+#[test]
+#[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
+fn replies_match_redis() {
+    let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
+    let only = std::env::var("FERRITE_CASES").ok();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut failures = 0;
+    let mut total = 0;
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let store = Store::new(StoreConfig::default());
+        let mut r2 = Conn::new(port, false);
+        let mut r3 = Conn::new(port, true);
+        r2.call(&[Bytes::from_static(b"FLUSHALL")]);
+        for (lineno, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (unordered, line) = match line.strip_prefix('~') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
+            if let Some(ms) = line.strip_prefix("!sleep ") {
+                std::thread::sleep(Duration::from_millis(ms.parse().unwrap()));
+                continue;
+            }
+            let argv = split_args(line.as_bytes()).unwrap();
+            total += 1;
+            let frame = store.execute(0, &argv).expect("not blocked");
+            // Each command runs on redis once (RESP2 connection); RESP3 only
+            // for read-only commands would change state otherwise, so the
+            // RESP3 comparison re-encodes redis's RESP3 reply of the same
+            // state by running the command on the RESP3 connection instead
+            // when it is read-only.
+            let spec = ferrite_store::lookup(&argv[0]);
+            let readonly = spec.is_some_and(|s| !s.is_write());
+            let want2 = r2.call(&argv);
+            let got2 = encode_to_vec(&frame, Protocol::Resp2);
+            let mut check = |want: &[u8], got: &[u8], proto: &str| {
+                let same = if unordered {
+                    sorted_elements(want) == sorted_elements(got)
+                } else {
+                    want == got
+                };
+                if !same {
+                    failures += 1;
+                    eprintln!(
+                        "{name}:{} {proto} `{line}`\n  redis:   {:?}\n  ferrite: {:?}",
+                        lineno + 1,
+                        String::from_utf8_lossy(want),
+                        String::from_utf8_lossy(got)
+                    );
+                }
+            };
+            check(&want2, &got2, "RESP2");
+            if readonly && !line.to_ascii_lowercase().starts_with("srandmember")
+                && !line.to_ascii_lowercase().starts_with("hrandfield")
+                && !line.to_ascii_lowercase().starts_with("randomkey")
+            {
+                let want3 = r3.call(&argv);
+                let got3 = encode_to_vec(&frame, Protocol::Resp3);
+                check(&want3, &got3, "RESP3");
+            }
+        }
+    }
+    eprintln!("{total} commands compared, {failures} mismatches");
+    assert_eq!(failures, 0);
+}
