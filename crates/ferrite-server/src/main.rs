@@ -1,4 +1,5 @@
-//! The `ferrite` binary.
+//! The `ferrite` binary: parse flags, load the configuration, set up
+//! logging, serve until SHUTDOWN or a signal.
 
 use clap::Parser;
 use ferrite_server::alloc::CountingAlloc;
@@ -16,5 +17,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    eprintln!("{config:?}");
+    let filter = tracing_subscriber::EnvFilter::new(config.loglevel.as_str());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).init();
+    if let Err(err) = ferrite_server::run(config) {
+        tracing::error!("{err}");
+        eprintln!("ferrite: {err}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,63 @@
+//! CLIENT ID SETNAME GETNAME LIST INFO (ID is a one-liner in `mod.rs`).
+
+use bytes::Bytes;
+use ferrite_protocol::{parse_i64, Frame};
+
+use crate::cmd::connection::validate_client_name;
+use crate::connection::Session;
+use crate::error::{CommandError, CommandResult};
+use crate::server::Server;
+
+/// `CLIENT SETNAME name` (empty clears it).
+pub fn setname(session: &mut Session, argv: &[Bytes]) -> CommandResult {
+    validate_client_name(&argv[2])?;
+    *session.info.name.lock() = String::from_utf8_lossy(&argv[2]).into_owned();
+    Ok(Frame::ok())
+}
+
+/// `CLIENT GETNAME`: the name, or null when none is set.
+pub fn getname(session: &Session) -> CommandResult {
+    let name = session.info.name.lock();
+    Ok(if name.is_empty() { Frame::Null } else { Frame::bulk_copy(name.as_bytes()) })
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
+pub fn list(server: &Server, _session: &Session, argv: &[Bytes]) -> CommandResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut only_normal = true;
+    if argv.len() == 4 && argv[2].eq_ignore_ascii_case(b"type") {
+        let kind = argv[3].to_ascii_lowercase();
+        only_normal = match kind.as_slice() {
+            b"normal" => true,
+            b"master" | b"slave" | b"replica" | b"pubsub" => false,
+            _ => return Err(CommandError::UnknownClientType(String::from_utf8_lossy(&argv[3]).into_owned())),
+        };
+    } else if argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"id") {
+        let mut wanted = Vec::with_capacity(argv.len() - 3);
+        for arg in &argv[3..] {
+            let id = parse_i64(arg).filter(|&id| id >= 1).ok_or(CommandError::InvalidClientId)?;
+            wanted.push(id.unsigned_abs());
+        }
+        ids = Some(wanted);
+    } else if argv.len() != 2 {
+        return Err(CommandError::Syntax);
+    }
+    let mut text = String::new();
+    if only_normal {
+        for client in server.clients.snapshot() {
+            if ids.as_ref().is_some_and(|ids| !ids.contains(&client.id)) {
+                continue;
+            }
+            text.push_str(&client.line());
+            text.push('\n');
+        }
+    }
+    Ok(Frame::verbatim_txt(text))
+}
+
+/// `CLIENT INFO`: this client's CLIENT LIST line.
+pub fn info(session: &Session) -> Frame {
+    let mut line = session.info.line();
+    line.push('\n');
+    Frame::verbatim_txt(line)
+}

@@ -1,0 +1,179 @@
+//! COMMAND, COMMAND COUNT / INFO / DOCS / GETKEYS / LIST, all read from the
+//! one command table (`ferrite_store::commands`).
+
+use bytes::Bytes;
+use ferrite_protocol::Frame;
+use ferrite_store::{CommandFlags, CommandSpec};
+
+use crate::error::{CommandError, CommandResult};
+
+fn top_level() -> Vec<&'static CommandSpec> {
+    let mut all: Vec<&'static CommandSpec> = ferrite_store::commands().collect();
+    all.sort_unstable_by_key(|spec| spec.name);
+    all
+}
+
+fn simple_set(items: impl IntoIterator<Item = &'static str>) -> Frame {
+    Frame::Set(items.into_iter().map(Frame::simple).collect())
+}
+
+fn key_specs(spec: &CommandSpec) -> Frame {
+    let access = if spec.is_write() { "RW" } else { "RO" };
+    let map = |pairs: Vec<(&'static str, Frame)>| Frame::Map(pairs.into_iter().map(|(k, v)| (Frame::bulk(k), v)).collect());
+    if spec.numkeys_index > 0 {
+        let index = i64::try_from(spec.numkeys_index).unwrap_or(0);
+        return Frame::Array(vec![map(vec![
+            ("flags", simple_set([access])),
+            ("begin_search", map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(index))]))])),
+            (
+                "find_keys",
+                map(vec![
+                    ("type", Frame::bulk("keynum")),
+                    (
+                        "spec",
+                        map(vec![
+                            ("keynumidx", Frame::Integer(0)),
+                            ("firstkey", Frame::Integer(1)),
+                            ("keystep", Frame::Integer(1)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ])]);
+    }
+    if spec.first_key <= 0 {
+        return Frame::Array(Vec::new());
+    }
+    let last = if spec.last_key < 0 { i64::from(spec.last_key) } else { i64::from(spec.last_key - spec.first_key) };
+    Frame::Array(vec![map(vec![
+        ("flags", simple_set([access])),
+        (
+            "begin_search",
+            map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(spec.first_key.into()))]))]),
+        ),
+        (
+            "find_keys",
+            map(vec![
+                ("type", Frame::bulk("range")),
+                (
+                    "spec",
+                    map(vec![
+                        ("lastkey", Frame::Integer(last)),
+                        ("keystep", Frame::Integer(spec.step.into())),
+                        ("limit", Frame::Integer(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])])
+}
+
+/// The COMMAND INFO entry of one command (10 elements, Redis 7.0 layout).
+pub fn describe(spec: &CommandSpec) -> Frame {
+    Frame::Array(vec![
+        Frame::bulk(spec.name),
+        Frame::Integer(spec.arity.into()),
+        simple_set(spec.flags.names()),
+        Frame::Integer(spec.first_key.into()),
+        Frame::Integer(spec.last_key.into()),
+        Frame::Integer(spec.step.into()),
+        simple_set(spec.acl_categories()),
+        Frame::Set(Vec::new()),
+        key_specs(spec),
+        Frame::Array(spec.subcommands.iter().map(describe).collect()),
+    ])
+}
+
+/// `COMMAND`: every command.
+pub fn all() -> Frame {
+    Frame::Array(top_level().into_iter().map(describe).collect())
+}
+
+/// `COMMAND COUNT`.
+pub fn count() -> Frame {
+    Frame::Integer(i64::try_from(ferrite_store::commands().count()).unwrap_or(i64::MAX))
+}
+
+fn lookup_with_sub(name: &[u8]) -> Option<&'static CommandSpec> {
+    let text = std::str::from_utf8(name).ok()?;
+    match text.split_once('|') {
+        None => ferrite_store::lookup(name),
+        Some((parent, _)) => {
+            let parent = ferrite_store::lookup(parent.as_bytes())?;
+            parent.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(text))
+        }
+    }
+}
+
+/// `COMMAND INFO [name ...]`: null for unknown names.
+pub fn info(argv: &[Bytes]) -> Frame {
+    if argv.len() == 2 {
+        return all();
+    }
+    Frame::Array(argv[2..].iter().map(|name| lookup_with_sub(name).map_or(Frame::Null, describe)).collect())
+}
+
+fn doc(spec: &CommandSpec) -> Frame {
+    let mut pairs = vec![
+        (Frame::bulk("summary"), Frame::bulk(spec.summary)),
+        (Frame::bulk("since"), Frame::bulk(spec.since)),
+        (Frame::bulk("group"), Frame::bulk(spec.group)),
+    ];
+    if !spec.subcommands.is_empty() {
+        let subs = spec.subcommands.iter().map(|s| (Frame::bulk(s.name), doc(s))).collect();
+        pairs.push((Frame::bulk("subcommands"), Frame::Map(subs)));
+    }
+    Frame::Map(pairs)
+}
+
+/// `COMMAND DOCS [name ...]`: unknown names are left out.
+pub fn docs(argv: &[Bytes]) -> Frame {
+    let specs: Vec<&'static CommandSpec> =
+        if argv.len() == 2 { top_level() } else { argv[2..].iter().filter_map(|n| lookup_with_sub(n)).collect() };
+    Frame::Map(specs.into_iter().map(|s| (Frame::bulk(s.name), doc(s))).collect())
+}
+
+/// `COMMAND GETKEYS command [arg ...]`.
+pub fn getkeys(argv: &[Bytes]) -> CommandResult {
+    let target = &argv[2..];
+    let spec = crate::cmd::resolve(target).map_err(|_| CommandError::GetKeysInvalidCommand)?;
+    if spec.first_key <= 0 && spec.numkeys_index == 0 {
+        return Err(CommandError::GetKeysNoKeys);
+    }
+    if !spec.arity_ok(target.len()) {
+        return Err(CommandError::GetKeysArity);
+    }
+    let keys = spec.keys(target);
+    if keys.is_empty() && !spec.flags.contains(CommandFlags::NO_MANDATORY_KEYS) {
+        return Err(CommandError::GetKeysInvalidArguments);
+    }
+    Ok(Frame::Array(keys.into_iter().map(|k| Frame::Bulk(k.clone())).collect()))
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`:
+/// names of commands and subcommands.
+pub fn list(argv: &[Bytes]) -> CommandResult {
+    let mut names: Vec<&'static CommandSpec> = Vec::new();
+    for spec in top_level() {
+        names.push(spec);
+        names.extend(spec.subcommands.iter());
+    }
+    let keep: Box<dyn Fn(&CommandSpec) -> bool> = match argv.len() {
+        2 => Box::new(|_| true),
+        5 if argv[2].eq_ignore_ascii_case(b"filterby") => {
+            let value = argv[4].clone();
+            match argv[3].to_ascii_lowercase().as_slice() {
+                // No modules are loaded.
+                b"module" => Box::new(|_| false),
+                b"aclcat" => {
+                    let wanted = format!("@{}", String::from_utf8_lossy(&value).to_ascii_lowercase());
+                    Box::new(move |s| s.acl_categories().contains(&wanted.as_str()))
+                }
+                b"pattern" => Box::new(move |s| ferrite_store::glob::matches_nocase(&value, s.name.as_bytes())),
+                _ => return Err(CommandError::Syntax),
+            }
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    Ok(Frame::Array(names.into_iter().filter(|s| keep(s)).map(|s| Frame::bulk(s.name)).collect()))
+}

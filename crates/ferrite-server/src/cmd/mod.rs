@@ -1,0 +1,205 @@
+//! Command dispatch: one lookup in the one command table
+//! (`ferrite_store::lookup`), the checks Redis makes before running a
+//! command (arity, AUTH, MULTI queueing), then the layer that runs it:
+//! the store for data commands, this module's families for the server's own.
+//!
+//! One file per family: `connection.rs` (PING ECHO QUIT HELLO AUTH SELECT),
+//! `client.rs`, `info.rs`, `config.rs`, `command.rs`, `server.rs` (TIME
+//! SHUTDOWN), `multi.rs` (MULTI EXEC DISCARD WATCH UNWATCH).
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod multi;
+pub mod server;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrite_protocol::Frame;
+use ferrite_store::{CommandFlags, CommandSpec, Layer};
+
+use crate::connection::{Multi, Session, MULTI_QUEUED_MAX};
+use crate::error::{CommandError, CommandResult};
+use crate::server::Server;
+
+/// Longest subcommand text quoted in an error (Redis: `%.128s`).
+const QUOTED_ARG_MAX_BYTES: usize = 128;
+
+/// Finds the spec of `argv`: the command, or its subcommand for container
+/// commands (CLIENT LIST → `client|list`).
+pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Frame> {
+    let Some(spec) = ferrite_store::lookup(&argv[0]) else {
+        return Err(ferrite_store::reply::error(&ferrite_store::cmd::unknown_command(&argv[0], &argv[1..])));
+    };
+    if spec.subcommands.is_empty() || argv.len() < 2 {
+        return Ok(spec);
+    }
+    let sub = &argv[1];
+    let found = spec.subcommands.iter().find(|s| {
+        s.name.split_once('|').is_some_and(|(_, name)| name.as_bytes().eq_ignore_ascii_case(sub))
+    });
+    found.ok_or_else(|| {
+        let shown = &sub[..sub.len().min(QUOTED_ARG_MAX_BYTES)];
+        CommandError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(shown).into_owned(),
+            command: spec.name.to_ascii_uppercase(),
+        }
+        .to_frame()
+    })
+}
+
+/// Commands that run immediately inside MULTI instead of being queued.
+fn runs_inside_multi(name: &str) -> bool {
+    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
+/// Runs one request and returns its reply (`None`: no reply, e.g. SHUTDOWN).
+/// Records command and error statistics.
+pub async fn dispatch(server: &Arc<Server>, session: &mut Session, argv: Vec<Bytes>) -> Option<Frame> {
+    debug_assert!(!argv.is_empty());
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let shown: Vec<String> = argv.iter().take(8).map(|a| String::from_utf8_lossy(&a[..a.len().min(64)]).into_owned()).collect();
+        tracing::trace!(client = session.info.id, "command {shown:?}");
+    }
+    let reply = prepare_and_run(server, session, argv).await;
+    if let Some(Frame::Error(text)) = &reply {
+        server.stats.record_error(text);
+    }
+    reply
+}
+
+async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<Bytes>) -> Option<Frame> {
+    let spec = match resolve(&argv) {
+        Ok(spec) => spec,
+        Err(reply) => {
+            flag_multi(session);
+            return Some(reply);
+        }
+    };
+    if !spec.arity_ok(argv.len()) {
+        flag_multi(session);
+        server.stats.record_rejected(spec.name);
+        return Some(CommandError::WrongArity(spec.name).to_frame());
+    }
+    if !session.authenticated && !spec.flags.contains(CommandFlags::NO_AUTH) {
+        flag_multi(session);
+        server.stats.record_rejected(spec.name);
+        return Some(CommandError::NoAuth.to_frame());
+    }
+    if let Some(multi) = &mut session.multi {
+        if !runs_inside_multi(spec.name) {
+            let refused = if spec.flags.contains(CommandFlags::NO_MULTI) {
+                Some(CommandError::NotAllowedInMulti)
+            } else if multi.queued.len() >= MULTI_QUEUED_MAX {
+                Some(CommandError::MultiQueueFull(MULTI_QUEUED_MAX))
+            } else {
+                None
+            };
+            if let Some(err) = refused {
+                multi.failed = true;
+                server.stats.record_rejected(spec.name);
+                return Some(err.to_frame());
+            }
+            multi.queued.push(argv);
+            session.info.multi_queued_plus_one.store(multi.queued.len() + 1, std::sync::atomic::Ordering::Relaxed);
+            return Some(Frame::queued());
+        }
+    }
+    session.info.touch(spec.name);
+    let started = Instant::now();
+    let reply = if spec.name == "exec" {
+        Some(multi::exec(server, session).await)
+    } else {
+        run(server, session, spec, &argv).await
+    };
+    let usec = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    server.stats.record_call(spec.name, usec, reply.as_ref().is_some_and(Frame::is_error));
+    reply
+}
+
+fn flag_multi(session: &mut Session) {
+    if let Some(multi) = &mut session.multi {
+        multi.failed = true;
+    }
+}
+
+/// Runs a resolved, checked command outside MULTI.
+async fn run(server: &Arc<Server>, session: &mut Session, spec: &'static CommandSpec, argv: &[Bytes]) -> Option<Frame> {
+    match spec.layer {
+        Layer::Store => loop {
+            match server.store.execute(session.db, argv) {
+                Ok(frame) => return Some(frame),
+                Err(blocked) => blocked.wait().await,
+            }
+        },
+        Layer::Server => run_server_command(server, session, spec, argv),
+        Layer::Wasm => Some(CommandError::WasmUnavailable(spec.name).to_frame()),
+    }
+}
+
+/// Runs one of the server's own commands (never EXEC). `None` = no reply.
+pub fn run_server_command(
+    server: &Arc<Server>,
+    session: &mut Session,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Option<Frame> {
+    let result: CommandResult = match spec.name {
+        "ping" => connection::ping(session, argv),
+        "echo" => Ok(Frame::Bulk(argv[1].clone())),
+        "quit" => {
+            session.close = true;
+            Ok(Frame::ok())
+        }
+        "hello" => connection::hello(server, session, argv),
+        "auth" => connection::auth(server, session, argv),
+        "select" => connection::select(server, session, argv),
+        "client|id" => Ok(Frame::Integer(i64::try_from(session.info.id).unwrap_or(i64::MAX))),
+        "client|setname" => client::setname(session, argv),
+        "client|getname" => client::getname(session),
+        "client|list" => client::list(server, session, argv),
+        "client|info" => Ok(client::info(session)),
+        "info" => Ok(info::info(server, argv)),
+        "config|get" => config::get(server, argv),
+        "config|set" => config::set(server, argv),
+        "config|resetstat" => {
+            server.stats.reset();
+            Ok(Frame::ok())
+        }
+        "command" => Ok(command::all()),
+        "command|count" => Ok(command::count()),
+        "command|info" => Ok(command::info(argv)),
+        "command|docs" => Ok(command::docs(argv)),
+        "command|getkeys" => command::getkeys(argv),
+        "command|list" => command::list(argv),
+        "time" => Ok(server::time()),
+        "shutdown" => match server::shutdown(server, session, argv) {
+            Ok(()) => return None,
+            Err(err) => Err(err),
+        },
+        "multi" => multi::multi(session),
+        "discard" => multi::discard(session),
+        "watch" => multi::watch(server, session, argv),
+        "unwatch" => {
+            session.watches.clear();
+            Ok(Frame::ok())
+        }
+        other => {
+            // A Layer::Server spec without a handler here is a table bug;
+            // answer like Redis does for commands it does not know.
+            tracing::error!("no server handler for command '{other}'");
+            Ok(ferrite_store::reply::error(&ferrite_store::cmd::unknown_command(&argv[0], &argv[1..])))
+        }
+    };
+    Some(result.unwrap_or_else(|err| err.to_frame()))
+}
+
+/// Starts a MULTI block.
+pub fn begin_multi(session: &mut Session) {
+    session.multi = Some(Multi::default());
+    session.info.multi_queued_plus_one.store(1, std::sync::atomic::Ordering::Relaxed);
+}

@@ -1,0 +1,209 @@
+//! One client connection: read, parse every complete request, execute,
+//! encode the replies of the batch into one buffer, write once.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use ferrite_protocol::{encode, Frame, Limits, Protocol, RequestDecoder};
+use ferrite_store::WatchHandle;
+
+use crate::client::ClientInfo;
+use crate::cmd;
+use crate::server::Server;
+
+/// Read buffer grows in steps of this (Redis: `PROTO_IOBUF_LEN`).
+pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Pending replies are written out once they exceed this, even in the middle
+/// of a pipelined batch, so a long pipeline does not pile up output.
+pub const WRITE_FLUSH_BYTES: usize = 64 * 1024;
+/// A write that makes no progress for this long closes the client.
+pub const WRITE_TIMEOUT_MS: u64 = 60_000;
+/// Commands MULTI may queue at most.
+pub const MULTI_QUEUED_MAX: usize = 1_000_000;
+
+/// An open MULTI block.
+#[derive(Default)]
+pub struct Multi {
+    /// Commands queued so far.
+    pub queued: Vec<Vec<Bytes>>,
+    /// A command was rejected while queueing: EXEC must abort.
+    pub failed: bool,
+}
+
+/// Per-connection state the commands read and change.
+pub struct Session {
+    /// What other clients see about this one.
+    pub info: Arc<ClientInfo>,
+    /// Selected database.
+    pub db: usize,
+    /// RESP2 or RESP3.
+    pub protocol: Protocol,
+    /// AUTH succeeded, or no password is configured.
+    pub authenticated: bool,
+    /// Inside MULTI.
+    pub multi: Option<Multi>,
+    /// WATCHed keys (db, key) and their handles.
+    pub watches: Vec<(usize, Bytes, WatchHandle)>,
+    /// Close once the replies so far are written (QUIT, SHUTDOWN).
+    pub close: bool,
+}
+
+impl Session {
+    /// A new session for `info`.
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Session {
+        Session { info, db: 0, protocol: Protocol::Resp2, authenticated, multi: None, watches: Vec::new(), close: false }
+    }
+
+    /// Selects a database (index validated by the caller).
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    /// Switches RESP version.
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+        self.info.resp.store(if protocol == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    }
+
+    /// Leaves MULTI (EXEC, DISCARD) and drops every WATCH.
+    pub fn end_multi(&mut self) {
+        self.multi = None;
+        self.watches.clear();
+        self.info.multi_queued_plus_one.store(0, Ordering::Relaxed);
+    }
+}
+
+fn limits_of(server: &Server) -> (Limits, usize, usize) {
+    let config = server.config.read();
+    let limits = Limits { bulk_len_max: config.proto_max_bulk_len.bytes_usize(), ..Limits::default() };
+    (limits, config.client_query_buffer_limit.bytes_usize(), config.client_output_buffer_limit.bytes_usize())
+}
+
+/// Serves one connection until the client leaves, misbehaves or the server
+/// shuts down. Unregisters the client at the end.
+pub async fn run(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
+    let id = info.id;
+    let peer = info.addr;
+    tracing::debug!(id, %peer, "client connected");
+    if let Err(reason) = serve(&server, stream, info).await {
+        tracing::info!(id, %peer, "closing client: {reason}");
+    } else {
+        tracing::debug!(id, %peer, "client disconnected");
+    }
+    server.clients.unregister(id);
+}
+
+/// Why a connection was closed by the server.
+#[derive(Debug, thiserror::Error)]
+enum CloseReason {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("protocol error: {0}")]
+    Protocol(ferrite_protocol::ProtocolError),
+    #[error("query buffer of {0} bytes reached client-query-buffer-limit")]
+    QueryBufferLimit(usize),
+    #[error("output buffer of {0} bytes reached client-output-buffer-limit")]
+    OutputBufferLimit(usize),
+    #[error("write timed out")]
+    WriteTimeout,
+}
+
+async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) -> Result<(), CloseReason> {
+    let requirepass_set = !server.config.read().requirepass.is_empty();
+    let mut session = Session::new(Arc::clone(&info), !requirepass_set);
+    let (limits, _, _) = limits_of(server);
+    let mut decoder = RequestDecoder::new(limits);
+    decoder.set_auth_required(!session.authenticated);
+    let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut shutdown = server.shutdown_signal();
+
+    loop {
+        // Read more input (or stop on shutdown).
+        if input.capacity() - input.len() < READ_CHUNK_BYTES / 2 {
+            // Grow towards a pending big bulk at most by doubling, so a bare
+            // `$536870912` header costs nothing until the bytes arrive.
+            let missing = decoder.pending_bulk_len().map_or(0, |n| n.saturating_add(2).saturating_sub(input.len()));
+            input.reserve(missing.clamp(READ_CHUNK_BYTES, input.len().max(READ_CHUNK_BYTES)));
+        }
+        let read = tokio::select! {
+            read = stream.read_buf(&mut input) => read?,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        if read == 0 {
+            return Ok(());
+        }
+        server.stats.net_input_bytes.fetch_add(read as u64, Ordering::Relaxed);
+        // Limits may change with CONFIG SET; they apply from the next batch.
+        let (limits, query_limit, output_limit) = limits_of(server);
+        if decoder.limits() != &limits {
+            decoder.set_limits(limits);
+        }
+
+        // Execute every complete request in the buffer.
+        loop {
+            let request = match decoder.decode(&mut input) {
+                Ok(Some(request)) => request,
+                Ok(None) => break,
+                Err(err) => {
+                    let frame = err.to_frame();
+                    if let Frame::Error(text) = &frame {
+                        server.stats.record_error(text);
+                    }
+                    encode(&frame, session.protocol, &mut output);
+                    flush(server, &mut stream, &mut output).await?;
+                    return Err(CloseReason::Protocol(err));
+                }
+            };
+            let reply = cmd::dispatch(server, &mut session, request.into_args()).await;
+            if let Some(reply) = reply {
+                encode(&reply, session.protocol, &mut output);
+            }
+            decoder.set_auth_required(!session.authenticated);
+            if output_limit > 0 && output.len() > output_limit {
+                return Err(CloseReason::OutputBufferLimit(output.len()));
+            }
+            if session.close {
+                flush(server, &mut stream, &mut output).await?;
+                return Ok(());
+            }
+            if output.len() >= WRITE_FLUSH_BYTES {
+                info.omem_bytes.store(output.len(), Ordering::Relaxed);
+                flush(server, &mut stream, &mut output).await?;
+            }
+        }
+        info.qbuf_bytes.store(input.len(), Ordering::Relaxed);
+        if input.len() > query_limit {
+            return Err(CloseReason::QueryBufferLimit(input.len()));
+        }
+        if !output.is_empty() {
+            info.omem_bytes.store(output.len(), Ordering::Relaxed);
+            flush(server, &mut stream, &mut output).await?;
+        }
+        if server.is_shutting_down() || info.close_requested.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+    }
+}
+
+async fn flush(server: &Server, stream: &mut TcpStream, output: &mut BytesMut) -> Result<(), CloseReason> {
+    if output.is_empty() {
+        return Ok(());
+    }
+    tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), stream.write_all(output))
+        .await
+        .map_err(|_| CloseReason::WriteTimeout)??;
+    server.stats.net_output_bytes.fetch_add(output.len() as u64, Ordering::Relaxed);
+    output.clear();
+    if output.capacity() > 4 * WRITE_FLUSH_BYTES {
+        // Give back the memory of one huge reply.
+        *output = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    }
+    Ok(())
+}
