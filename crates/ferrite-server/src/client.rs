@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,6 +20,8 @@ pub struct ClientInfo {
     pub addr: SocketAddr,
     /// Local address.
     pub laddr: SocketAddr,
+    /// Socket file descriptor.
+    pub fd: i32,
     /// When the connection was accepted.
     pub created: Instant,
     /// Milliseconds since `created` of the last command.
@@ -34,8 +36,6 @@ pub struct ClientInfo {
     pub qbuf_bytes: AtomicUsize,
     /// Bytes of pending output.
     pub omem_bytes: AtomicUsize,
-    /// Set by CLIENT KILL / shutdown to ask the connection to close.
-    pub close_requested: AtomicBool,
     /// CLIENT SETNAME.
     pub name: Mutex<String>,
     /// Last command (`client|list`).
@@ -44,11 +44,12 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// A new client with default state (db 0, RESP2, no name).
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> ClientInfo {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> ClientInfo {
         ClientInfo {
             id,
             addr,
             laddr,
+            fd,
             created: Instant::now(),
             last_command_ms: AtomicU64::new(0),
             db: AtomicUsize::new(0),
@@ -56,7 +57,6 @@ impl ClientInfo {
             multi_queued_plus_one: AtomicUsize::new(0),
             qbuf_bytes: AtomicUsize::new(0),
             omem_bytes: AtomicUsize::new(0),
-            close_requested: AtomicBool::new(false),
             name: Mutex::new(String::new()),
             last_cmd: Mutex::new("NULL".to_owned()),
         }
@@ -86,12 +86,13 @@ impl ClientInfo {
         let qbuf = self.qbuf_bytes.load(Ordering::Relaxed);
         let omem = self.omem_bytes.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r \
              cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd,
             self.name.lock(),
             age_ms / 1000,
             idle_ms / 1000,
@@ -129,6 +130,7 @@ impl Clients {
         &self,
         addr: SocketAddr,
         laddr: SocketAddr,
+        fd: i32,
         maxclients: usize,
     ) -> Result<Arc<ClientInfo>, RegisterError> {
         let mut clients = self.clients.lock();
@@ -136,7 +138,7 @@ impl Clients {
             return Err(RegisterError::MaxClients);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let info = Arc::new(ClientInfo::new(id, addr, laddr));
+        let info = Arc::new(ClientInfo::new(id, addr, laddr, fd));
         clients.insert(id, Arc::clone(&info));
         Ok(info)
     }
@@ -180,12 +182,12 @@ mod tests {
     fn maxclients_is_enforced() {
         let clients = Clients::default();
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let a = clients.register(addr, addr, 2).unwrap();
-        let b = clients.register(addr, addr, 2).unwrap();
+        let a = clients.register(addr, addr, 7, 2).unwrap();
+        let b = clients.register(addr, addr, 7, 2).unwrap();
         assert_eq!((a.id, b.id), (1, 2));
-        assert_eq!(clients.register(addr, addr, 2).err(), Some(RegisterError::MaxClients));
+        assert_eq!(clients.register(addr, addr, 7, 2).err(), Some(RegisterError::MaxClients));
         clients.unregister(a.id);
-        assert_eq!(clients.register(addr, addr, 2).unwrap().id, 3);
-        assert!(b.line().starts_with("id=2 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=-1 name= age=0 idle=0 flags=N db=0"));
+        assert_eq!(clients.register(addr, addr, 7, 2).unwrap().id, 3);
+        assert!(b.line().starts_with("id=2 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=7 name= age=0 idle=0 flags=N db=0"));
     }
 }

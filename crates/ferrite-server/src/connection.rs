@@ -31,6 +31,8 @@ pub const MULTI_QUEUED_MAX: usize = 1_000_000;
 pub struct Multi {
     /// Commands queued so far.
     pub queued: Vec<Vec<Bytes>>,
+    /// Bytes of their arguments (limited by `client-query-buffer-limit`).
+    pub queued_bytes: usize,
     /// A command was rejected while queueing: EXEC must abort.
     pub failed: bool,
 }
@@ -186,7 +188,7 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
             info.omem_bytes.store(output.len(), Ordering::Relaxed);
             flush(server, &mut stream, &mut output).await?;
         }
-        if server.is_shutting_down() || info.close_requested.load(Ordering::Relaxed) {
+        if server.is_shutting_down() {
             return Ok(());
         }
     }

@@ -76,9 +76,10 @@ pub enum CommandError {
     /// A `no_multi` command inside MULTI.
     #[error("ERR Command not allowed inside a transaction")]
     NotAllowedInMulti,
-    /// MULTI queue full.
-    #[error("ERR MULTI queue is full ({0} commands)")]
-    MultiQueueFull(usize),
+    /// MULTI queue above its limits (commands, or bytes above
+    /// `client-query-buffer-limit`).
+    #[error("ERR MULTI queue is full")]
+    MultiQueueFull,
     /// CONFIG SET of an unknown parameter.
     #[error("ERR Unknown option or number of arguments for CONFIG SET - '{0}'")]
     ConfigUnknown(String),

@@ -190,7 +190,8 @@ fn admit(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(server.local_addr);
     let maxclients = server.config.read().maxclients as usize;
-    match server.clients.register(peer, laddr, maxclients) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    match server.clients.register(peer, laddr, fd, maxclients) {
         Ok(info) => {
             tokio::spawn(connection::run(Arc::clone(server), stream, info));
         }

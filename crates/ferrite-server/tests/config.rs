@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{roundtrip, Ferrite};
+use common::{request, Ferrite};
 
 fn temp_config(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("ferrite-test-{}-{name}.toml", std::process::id()));
@@ -15,10 +15,10 @@ fn temp_config(name: &str, text: &str) -> PathBuf {
 
 fn config_get(server: &Ferrite, name: &str) -> String {
     let mut s = server.raw();
-    let request = format!("CONFIG GET {name}\r\n");
-    let reply = String::from_utf8(roundtrip(&mut s, request.as_bytes(), 20 + 2 * name.len())).unwrap();
-    // *2 $len name $len value
-    reply.split("\r\n").nth(4).unwrap_or_default().to_owned()
+    let reply = request(&mut s, format!("CONFIG GET {name}\r\n").as_bytes());
+    let ferrite_protocol::Frame::Array(items) = reply else { panic!("CONFIG GET reply: {reply:?}") };
+    assert_eq!(items.len(), 2, "{items:?}");
+    String::from_utf8(items[1].as_bytes().expect("bulk value").to_vec()).unwrap()
 }
 
 #[test]

@@ -242,7 +242,7 @@ fn auth_with_requirepass() {
         let mut con = client.get_multiplexed_async_connection().await.unwrap();
         let _: () = con.set("x", "y").await.unwrap();
         let bad = redis::Client::open(format!("redis://:nope@127.0.0.1:{}/", server.port)).unwrap();
-        let err = bad.get_multiplexed_async_connection().await.err().expect("wrong password must fail");
+        let Err(err) = bad.get_multiplexed_async_connection().await else { panic!("wrong password must fail") };
         assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err}");
     });
     // Without requirepass, AUTH <password> is an error.

@@ -94,8 +94,10 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
         if !runs_inside_multi(spec.name) {
             let refused = if spec.flags.contains(CommandFlags::NO_MULTI) {
                 Some(CommandError::NotAllowedInMulti)
-            } else if multi.queued.len() >= MULTI_QUEUED_MAX {
-                Some(CommandError::MultiQueueFull(MULTI_QUEUED_MAX))
+            } else if multi.queued.len() >= MULTI_QUEUED_MAX
+                || multi.queued_bytes > server.config.read().client_query_buffer_limit.bytes_usize()
+            {
+                Some(CommandError::MultiQueueFull)
             } else {
                 None
             };
@@ -104,6 +106,7 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
                 server.stats.record_rejected(spec.name);
                 return Some(err.to_frame());
             }
+            multi.queued_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
             multi.queued.push(argv);
             session.info.multi_queued_plus_one.store(multi.queued.len() + 1, std::sync::atomic::Ordering::Relaxed);
             return Some(Frame::queued());

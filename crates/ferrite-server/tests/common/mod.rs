@@ -182,3 +182,18 @@ pub fn is_closed(stream: &mut TcpStream) -> bool {
         ),
     }
 }
+
+/// Sends a request and reads exactly one complete RESP reply.
+pub fn request(stream: &mut TcpStream, request: &[u8]) -> ferrite_protocol::Frame {
+    stream.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some((frame, _)) = ferrite_protocol::parse_frame(&out).expect("valid RESP") {
+            return frame;
+        }
+        let n = stream.read(&mut buf).expect("reply before the timeout");
+        assert!(n > 0, "connection closed before a full reply");
+        out.extend_from_slice(&buf[..n]);
+    }
+}
