@@ -32,6 +32,13 @@ fn pipelining_10000_commands() {
         }
         let values: Vec<i64> = pipe.query_async(&mut con).await.unwrap();
         assert_eq!(values, (0..5000).collect::<Vec<i64>>());
+        let mut pipe = redis::pipe();
+        for _ in 0..10_000 {
+            pipe.incr("counter", 1).ignore();
+        }
+        pipe.get("counter");
+        let (counter,): (i64,) = pipe.query_async(&mut con).await.unwrap();
+        assert_eq!(counter, 10_000);
     });
 }
 
@@ -72,7 +79,6 @@ fn multi_exec_and_watch() {
 }
 
 #[test]
-#[ignore = "needs INCR from ferrite-store (landing next)"]
 fn multi_exact_replies() {
     let server = Ferrite::start(&[]);
     let mut s = server.raw();
