@@ -109,15 +109,23 @@ pub struct ScanOptions {
     pub type_name: Option<Bytes>,
 }
 
-/// Parses a SCAN cursor (`ERR invalid cursor` on failure, as Redis).
+/// Parses a SCAN cursor like Redis (`strtoul`: optional sign, a leading
+/// `-` wraps around, no leading space or trailing bytes; else `ERR invalid cursor`).
 pub fn parse_cursor(arg: &[u8]) -> StoreResult<u64> {
-    let text = std::str::from_utf8(arg).map_err(|_| StoreError::Fixed("ERR invalid cursor"))?;
-    // Redis uses strtoul: digits only here (a leading '-' wraps in C; reject).
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(StoreError::Fixed("ERR invalid cursor"));
+    const INVALID: StoreError = StoreError::Fixed("ERR invalid cursor");
+    let (negative, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(INVALID);
     }
-    text.parse::<u64>()
-        .map_err(|_| StoreError::Fixed("ERR invalid cursor"))
+    let value = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok())
+        .ok_or(INVALID)?;
+    Ok(if negative { value.wrapping_neg() } else { value })
 }
 
 /// Parses `[MATCH p] [COUNT n] [TYPE t]` from `args` (TYPE only if `allow_type`).

@@ -8,6 +8,7 @@
 //! when it finishes.
 
 use bytes::Bytes;
+use ferrite_protocol::Protocol;
 use parking_lot::MutexGuard;
 
 use crate::error::{StoreError, StoreResult};
@@ -26,6 +27,7 @@ pub struct Ctx<'a> {
     /// Locked shards, sorted by index.
     guards: Vec<(usize, MutexGuard<'a, Shard>)>,
     txn: Option<TxnCtx<'a>>,
+    protocol: Protocol,
     /// Keys (db, key) whose collections may have become empty.
     touched: Vec<(usize, Bytes)>,
 }
@@ -78,6 +80,7 @@ impl<'a> Ctx<'a> {
         now_ms: u64,
         guards: Vec<(usize, MutexGuard<'a, Shard>)>,
         txn: Option<TxnCtx<'a>>,
+        protocol: Protocol,
     ) -> Ctx<'a> {
         debug_assert!(guards.windows(2).all(|w| w[0].0 < w[1].0));
         Ctx {
@@ -86,6 +89,7 @@ impl<'a> Ctx<'a> {
             now_ms,
             guards,
             txn,
+            protocol,
             touched: Vec::new(),
         }
     }
@@ -94,6 +98,14 @@ impl<'a> Ctx<'a> {
     /// (and for a whole transaction).
     pub fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+
+    /// Whether the client speaks RESP3. Only for reply shapes the encoder
+    /// cannot downgrade (Redis checks `c->resp` there too): RESP3 arrays of
+    /// `[field, value]` pairs that RESP2 flattens (HRANDFIELD WITHVALUES,
+    /// ZRANGE WITHSCORES…).
+    pub fn resp3(&self) -> bool {
+        self.protocol == Protocol::Resp3
     }
 
     /// The selected database.

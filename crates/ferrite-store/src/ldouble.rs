@@ -78,6 +78,11 @@ impl LongDouble {
         parse_decimal(negative, &lower)
     }
 
+    /// Whether the value is infinite.
+    pub fn is_infinite(&self) -> bool {
+        self.kind == Kind::Infinite
+    }
+
     fn to_parts(&self) -> Option<(bool, u64, i64)> {
         match self.kind {
             Kind::Finite { mantissa, exp } => Some((self.negative, mantissa, exp)),

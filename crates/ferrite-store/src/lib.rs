@@ -30,7 +30,7 @@ pub mod value;
 pub use cmd::{commands, lookup, CommandFlags, CommandSpec, Handler, Layer};
 pub use ctx::Ctx;
 pub use error::{LockError, StoreError, StoreResult};
-pub use ferrite_protocol::Frame;
+pub use ferrite_protocol::{Frame, Protocol};
 pub use keyspace::Entry;
 pub use locks::Blocked;
 pub use store::{KeyspaceInfo, Store, StoreConfig, StoreStats, WatchHandle};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use ferrite_protocol::Protocol;
 use parking_lot::{Mutex, MutexGuard};
 use rand::Rng;
 
@@ -38,6 +39,9 @@ pub struct StoreConfig {
     pub hash_small_value_bytes_max: usize,
     /// Sets of integers up to this size reply to SSCAN in one step (intset). Default 512.
     pub set_small_int_entries_max: usize,
+    /// Most elements a negative-count HRANDFIELD/SRANDMEMBER may return
+    /// (Redis has no limit; this bounds one reply's memory). Default 10 000 000.
+    pub random_reply_elements_max: usize,
 }
 
 impl Default for StoreConfig {
@@ -51,6 +55,7 @@ impl Default for StoreConfig {
             hash_small_entries_max: 128,
             hash_small_value_bytes_max: 64,
             set_small_int_entries_max: 512,
+            random_reply_elements_max: 10_000_000,
         }
     }
 }
@@ -205,7 +210,17 @@ impl Store {
     /// `Err(Blocked)` when one of its keys (or, for KEYS/SCAN/FLUSH…, any key)
     /// is held by a [`Txn`]: await [`Blocked::wait`] and retry. Never blocks
     /// the thread beyond the short shard mutexes.
+    ///
+    /// Replies have the shapes of a RESP2 client; use [`Store::execute_with`]
+    /// for RESP3 clients.
     pub fn execute(&self, db: usize, argv: &[Bytes]) -> Result<Frame, Blocked> {
+        self.execute_with(db, argv, Protocol::Resp2)
+    }
+
+    /// [`Store::execute`] for a client speaking `protocol`. A few replies
+    /// differ in shape beyond what the encoder downgrades (RESP3 arrays of
+    /// pairs that RESP2 flattens, as in HRANDFIELD … WITHVALUES).
+    pub fn execute_with(&self, db: usize, argv: &[Bytes], protocol: Protocol) -> Result<Frame, Blocked> {
         let spec = match cmd::resolve(argv) {
             Ok(spec) => spec,
             Err(err) => return Ok(reply::error(&err)),
@@ -225,7 +240,7 @@ impl Store {
                 return Err(blocked);
             }
         }
-        let mut ctx = Ctx::new(self, db, unix_ms(), guards, None);
+        let mut ctx = Ctx::new(self, db, unix_ms(), guards, None, protocol);
         let result = handler(&mut ctx, argv);
         ctx.finish();
         Ok(match result {

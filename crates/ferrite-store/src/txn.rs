@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use ferrite_protocol::Protocol;
 use hashbrown::{HashMap, HashSet};
 
 use crate::error::StoreError;
@@ -97,6 +98,7 @@ pub struct Txn<'s> {
     deadline: Option<Instant>,
     now_ms: u64,
     undo: UndoLog,
+    protocol: Protocol,
     finished: bool,
 }
 
@@ -121,6 +123,7 @@ impl<'s> Txn<'s> {
                 enabled: true,
                 recorded: HashMap::new(),
             },
+            protocol: Protocol::Resp2,
             finished: false,
         }
     }
@@ -203,6 +206,12 @@ impl<'s> Txn<'s> {
         Ok(())
     }
 
+    /// Sets the protocol whose reply shapes `execute` produces (default RESP2;
+    /// see [`Store::execute_with`]).
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+    }
+
     /// Stops recording undo entries (MULTI/EXEC never rolls back, and skipping
     /// the copies makes big values cheap). Rollback then only releases locks.
     pub fn disable_undo(&mut self) {
@@ -253,6 +262,7 @@ impl<'s> Txn<'s> {
                 declared: self.declared.as_ref(),
                 undo: &mut self.undo,
             }),
+            self.protocol,
         );
         let result = handler(&mut ctx, argv);
         ctx.finish();

@@ -407,6 +407,21 @@ fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
     })
 }
 
+/// One step of HSCAN/SSCAN/ZSCAN over an index-ordered collection of `len`
+/// elements: the positions to visit (highest first) and the next cursor.
+/// Cursor 0 starts; `r > 0` means positions `[0, r)` remain. Visiting from
+/// the end keeps the SCAN guarantee under `swap_remove`: an element present
+/// for the whole iteration is returned at least once.
+pub fn scan_positions(len: usize, cursor: u64, count: usize) -> (std::ops::Range<usize>, u64) {
+    let remaining = if cursor == 0 {
+        len
+    } else {
+        usize::try_from(cursor).unwrap_or(usize::MAX).min(len)
+    };
+    let start = remaining.saturating_sub(count.max(1));
+    (start..remaining, start as u64)
+}
+
 /// Longest command name accepted by [`lookup`] (bytes).
 const NAME_BYTES_MAX: usize = 64;
 
