@@ -35,8 +35,9 @@ pub fn list(server: &Server, _session: &Session, argv: &[Bytes]) -> CommandResul
     } else if argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"id") {
         let mut wanted = Vec::with_capacity(argv.len() - 3);
         for arg in &argv[3..] {
-            let id = parse_i64(arg).filter(|&id| id >= 1).ok_or(CommandError::InvalidClientId)?;
-            wanted.push(id.unsigned_abs());
+            // Redis 7.0 accepts any integer; ids are positive, so others match nothing.
+            let id = parse_i64(arg).ok_or(CommandError::InvalidClientId)?;
+            wanted.push(u64::try_from(id).unwrap_or(0));
         }
         ids = Some(wanted);
     } else if argv.len() != 2 {

@@ -18,12 +18,14 @@ fn simple_set(items: impl IntoIterator<Item = &'static str>) -> Frame {
 }
 
 fn key_specs(spec: &CommandSpec) -> Frame {
-    let access = if spec.is_write() { "RW" } else { "RO" };
+    // Redis's finer flags (insert, delete, variable_flags…) are not in the
+    // table; the access type and the most common operation are.
+    let flags = if spec.is_write() { simple_set(["RW", "update"]) } else { simple_set(["RO", "access"]) };
     let map = |pairs: Vec<(&'static str, Frame)>| Frame::Map(pairs.into_iter().map(|(k, v)| (Frame::bulk(k), v)).collect());
     if spec.numkeys_index > 0 {
         let index = i64::try_from(spec.numkeys_index).unwrap_or(0);
-        return Frame::Array(vec![map(vec![
-            ("flags", simple_set([access])),
+        return Frame::Set(vec![map(vec![
+            ("flags", flags),
             ("begin_search", map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(index))]))])),
             (
                 "find_keys",
@@ -42,11 +44,11 @@ fn key_specs(spec: &CommandSpec) -> Frame {
         ])]);
     }
     if spec.first_key <= 0 {
-        return Frame::Array(Vec::new());
+        return Frame::Set(Vec::new());
     }
     let last = if spec.last_key < 0 { i64::from(spec.last_key) } else { i64::from(spec.last_key - spec.first_key) };
-    Frame::Array(vec![map(vec![
-        ("flags", simple_set([access])),
+    Frame::Set(vec![map(vec![
+        ("flags", flags),
         (
             "begin_search",
             map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(spec.first_key.into()))]))]),
@@ -80,7 +82,7 @@ pub fn describe(spec: &CommandSpec) -> Frame {
         simple_set(spec.acl_categories()),
         Frame::Set(Vec::new()),
         key_specs(spec),
-        Frame::Array(spec.subcommands.iter().map(describe).collect()),
+        Frame::Set(spec.subcommands.iter().map(describe).collect()),
     ])
 }
 
