@@ -467,3 +467,54 @@ fn sigterm_exits_cleanly() {
     assert!(is_closed(&mut s));
     assert!(server.log.lock().unwrap().contains("SIGTERM"));
 }
+
+#[test]
+fn exec_is_atomic_under_concurrency() {
+    let server = Ferrite::start(&[]);
+    block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let mut con = server.conn().await;
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..200 {
+                    let (a, b): (i64, i64) =
+                        redis::pipe().atomic().incr("n", 1).incr("n", 1).query_async(&mut con).await.unwrap();
+                    assert_eq!(b, a + 1, "another client ran between the commands of a transaction");
+                    let _: i64 = con.incr("n", 1).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let mut con = server.conn().await;
+        let n: i64 = con.get("n").await.unwrap();
+        assert_eq!(n, 4 * 200 * 3);
+    });
+}
+
+#[test]
+fn output_buffer_limit_closes_the_client() {
+    let server = Ferrite::start(&["--client-output-buffer-limit", "1mb"]);
+    block_on(async {
+        let mut con = server.conn().await;
+        let _: () = con.set("big", vec![b'x'; 2 << 20]).await.unwrap();
+    });
+    let mut s = server.raw();
+    use std::io::Write;
+    s.write_all(b"GET big\r\n").unwrap();
+    assert!(is_closed(&mut s), "a reply above client-output-buffer-limit must close the client");
+    let mut other = server.raw();
+    assert_eq!(roundtrip(&mut other, b"STRLEN big\r\n", 10), b":2097152\r\n");
+}
+
+#[test]
+fn config_set_requirepass_applies_to_new_connections() {
+    let server = Ferrite::start(&[]);
+    let mut admin = server.raw();
+    assert_eq!(roundtrip(&mut admin, b"CONFIG SET requirepass pw\r\n", 5), b"+OK\r\n");
+    assert_eq!(roundtrip(&mut admin, b"PING\r\n", 7), b"+PONG\r\n");
+    let mut fresh = server.raw();
+    assert_eq!(roundtrip(&mut fresh, b"PING\r\n", 34), b"-NOAUTH Authentication required.\r\n");
+    assert_eq!(roundtrip(&mut fresh, b"AUTH pw\r\nPING\r\n", 12), b"+OK\r\n+PONG\r\n");
+}
