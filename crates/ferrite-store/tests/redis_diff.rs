@@ -158,3 +158,88 @@ fn replies_match_redis() {
     eprintln!("{total} commands compared, {failures} mismatches");
     assert_eq!(failures, 0);
 }
+
+fn frame_text(f: &Frame) -> String {
+    match f {
+        Frame::Simple(b) | Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Integer(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Compares the metadata of every data command with COMMAND INFO / COMMAND
+/// DOCS of redis-server (arity, flags, key positions, ACL categories,
+/// summary, since, group).
+#[test]
+#[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
+fn command_table_matches_redis() {
+    let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
+    let mut conn = Conn::new(port, true);
+    let mut bad = 0;
+    let mut specs: Vec<_> = ferrite_store::commands()
+        .filter(|s| s.layer == ferrite_store::Layer::Store)
+        .collect();
+    specs.sort_by_key(|s| s.name);
+    for spec in specs {
+        let raw = conn.call(&[
+            Bytes::from_static(b"COMMAND"),
+            Bytes::from_static(b"INFO"),
+            Bytes::from(spec.name),
+        ]);
+        let (frame, _) = parse_frame(&raw).unwrap().unwrap();
+        let Frame::Array(mut items) = frame else { panic!("{frame:?}") };
+        let Some(Frame::Array(info)) = items.pop() else {
+            eprintln!("{}: unknown to redis", spec.name);
+            bad += 1;
+            continue;
+        };
+        let set_names = |f: &Frame| -> Vec<String> {
+            match f {
+                Frame::Set(v) | Frame::Array(v) => v.iter().map(frame_text).collect(),
+                _ => vec![],
+            }
+        };
+        let want = (
+            frame_text(&info[1]),
+            set_names(&info[2]),
+            frame_text(&info[3]),
+            frame_text(&info[4]),
+            frame_text(&info[5]),
+            set_names(&info[6]),
+        );
+        let got = (
+            spec.arity.to_string(),
+            spec.flags.names().iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            spec.first_key.to_string(),
+            spec.last_key.to_string(),
+            spec.step.to_string(),
+            spec.acl_categories().iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        );
+        if want != got {
+            bad += 1;
+            eprintln!("{}:\n  redis   {:?}\n  ferrite {:?}", spec.name, want, got);
+        }
+        let raw = conn.call(&[
+            Bytes::from_static(b"COMMAND"),
+            Bytes::from_static(b"DOCS"),
+            Bytes::from(spec.name),
+        ]);
+        let (frame, _) = parse_frame(&raw).unwrap().unwrap();
+        let Frame::Map(mut pairs) = frame else { panic!() };
+        let Some((_, Frame::Map(doc))) = pairs.pop() else { panic!() };
+        for (k, v) in doc {
+            let k = frame_text(&k);
+            let mine = match k.as_str() {
+                "summary" => spec.summary,
+                "since" => spec.since,
+                "group" => spec.group,
+                _ => continue,
+            };
+            if frame_text(&v) != mine {
+                bad += 1;
+                eprintln!("{} {k}: redis {:?} ferrite {:?}", spec.name, frame_text(&v), mine);
+            }
+        }
+    }
+    assert_eq!(bad, 0);
+}

@@ -19,22 +19,22 @@ const DENYOOM: F = F::DENYOOM;
 
 /// The hash family.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("hset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Creates or modifies the value of a field in a hash.", hset).since("2.0.0"),
-    CommandSpec::data("hsetnx", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx).since("2.0.0"),
-    CommandSpec::data("hget", 3, R.with(FAST), (1, 1, 1), "hash", "Returns the value of a field in a hash.", hget).since("2.0.0"),
-    CommandSpec::data("hmget", -3, R.with(FAST), (1, 1, 1), "hash", "Returns the values of all fields in a hash.", hmget).since("2.0.0"),
-    CommandSpec::data("hmset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Sets the values of multiple fields.", hmset).since("2.0.0"),
-    CommandSpec::data("hdel", -3, W.with(FAST), (1, 1, 1), "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel).since("2.0.0"),
-    CommandSpec::data("hexists", 3, R.with(FAST), (1, 1, 1), "hash", "Determines whether a field exists in a hash.", hexists).since("2.0.0"),
-    CommandSpec::data("hlen", 2, R.with(FAST), (1, 1, 1), "hash", "Returns the number of fields in a hash.", hlen).since("2.0.0"),
-    CommandSpec::data("hkeys", 2, R, (1, 1, 1), "hash", "Returns all fields in a hash.", hkeys).since("2.0.0"),
-    CommandSpec::data("hvals", 2, R, (1, 1, 1), "hash", "Returns all values in a hash.", hvals).since("2.0.0"),
-    CommandSpec::data("hgetall", 2, R, (1, 1, 1), "hash", "Returns all fields and values in a hash.", hgetall).since("2.0.0"),
-    CommandSpec::data("hincrby", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", hincrby).since("2.0.0"),
-    CommandSpec::data("hincrbyfloat", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", hincrbyfloat).since("2.6.0"),
-    CommandSpec::data("hstrlen", 3, R.with(FAST), (1, 1, 1), "hash", "Returns the length of the value of a field.", hstrlen).since("3.2.0"),
-    CommandSpec::data("hscan", -3, R, (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hscan).since("2.8.0"),
-    CommandSpec::data("hrandfield", -2, R, (1, 1, 1), "hash", "Returns one or more random fields from a hash.", hrandfield).since("6.2.0"),
+    CommandSpec::data("hset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set the string value of a hash field", hset).since("2.0.0"),
+    CommandSpec::data("hsetnx", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set the value of a hash field, only if the field does not exist", hsetnx).since("2.0.0"),
+    CommandSpec::data("hget", 3, R.with(FAST), (1, 1, 1), "hash", "Get the value of a hash field", hget).since("2.0.0"),
+    CommandSpec::data("hmget", -3, R.with(FAST), (1, 1, 1), "hash", "Get the values of all the given hash fields", hmget).since("2.0.0"),
+    CommandSpec::data("hmset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set multiple hash fields to multiple values", hmset).since("2.0.0"),
+    CommandSpec::data("hdel", -3, W.with(FAST), (1, 1, 1), "hash", "Delete one or more hash fields", hdel).since("2.0.0"),
+    CommandSpec::data("hexists", 3, R.with(FAST), (1, 1, 1), "hash", "Determine if a hash field exists", hexists).since("2.0.0"),
+    CommandSpec::data("hlen", 2, R.with(FAST), (1, 1, 1), "hash", "Get the number of fields in a hash", hlen).since("2.0.0"),
+    CommandSpec::data("hkeys", 2, R, (1, 1, 1), "hash", "Get all the fields in a hash", hkeys).since("2.0.0"),
+    CommandSpec::data("hvals", 2, R, (1, 1, 1), "hash", "Get all the values in a hash", hvals).since("2.0.0"),
+    CommandSpec::data("hgetall", 2, R, (1, 1, 1), "hash", "Get all the fields and values in a hash", hgetall).since("2.0.0"),
+    CommandSpec::data("hincrby", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increment the integer value of a hash field by the given number", hincrby).since("2.0.0"),
+    CommandSpec::data("hincrbyfloat", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increment the float value of a hash field by the given amount", hincrbyfloat).since("2.6.0"),
+    CommandSpec::data("hstrlen", 3, R.with(FAST), (1, 1, 1), "hash", "Get the length of the value of a hash field", hstrlen).since("3.2.0"),
+    CommandSpec::data("hscan", -3, R, (1, 1, 1), "hash", "Incrementally iterate hash fields and associated values", hscan).since("2.8.0"),
+    CommandSpec::data("hrandfield", -2, R, (1, 1, 1), "hash", "Get one or multiple random fields from a hash", hrandfield).since("6.2.0"),
 ];
 
 /// Redis keeps hashes of at most this many short entries as an ordered listpack.

@@ -19,21 +19,21 @@ const DENYOOM: F = F::DENYOOM;
 
 /// The set family.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("sadd", -3, W.with(DENYOOM).with(FAST), (1, 1, 1), "set", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
-    CommandSpec::data("srem", -3, W.with(FAST), (1, 1, 1), "set", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
-    CommandSpec::data("smembers", 2, R, (1, 1, 1), "set", "Returns all members of a set.", smembers),
-    CommandSpec::data("sismember", 3, R.with(FAST), (1, 1, 1), "set", "Determines whether a member belongs to a set.", sismember),
-    CommandSpec::data("smismember", -3, R.with(FAST), (1, 1, 1), "set", "Determines whether multiple members belong to a set.", smismember).since("6.2.0"),
-    CommandSpec::data("scard", 2, R.with(FAST), (1, 1, 1), "set", "Returns the number of members in a set.", scard),
-    CommandSpec::data("spop", -2, W.with(FAST), (1, 1, 1), "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
+    CommandSpec::data("sadd", -3, W.with(DENYOOM).with(FAST), (1, 1, 1), "set", "Add one or more members to a set", sadd),
+    CommandSpec::data("srem", -3, W.with(FAST), (1, 1, 1), "set", "Remove one or more members from a set", srem),
+    CommandSpec::data("smembers", 2, R, (1, 1, 1), "set", "Get all the members in a set", smembers),
+    CommandSpec::data("sismember", 3, R.with(FAST), (1, 1, 1), "set", "Determine if a given value is a member of a set", sismember),
+    CommandSpec::data("smismember", -3, R.with(FAST), (1, 1, 1), "set", "Returns the membership associated with the given elements for a set", smismember).since("6.2.0"),
+    CommandSpec::data("scard", 2, R.with(FAST), (1, 1, 1), "set", "Get the number of members in a set", scard),
+    CommandSpec::data("spop", -2, W.with(FAST), (1, 1, 1), "set", "Remove and return one or multiple random members from a set", spop),
     CommandSpec::data("srandmember", -2, R, (1, 1, 1), "set", "Get one or multiple random members from a set", srandmember),
-    CommandSpec::data("sinter", -2, R, (1, -1, 1), "set", "Returns the intersect of multiple sets.", sinter),
-    CommandSpec::data("sunion", -2, R, (1, -1, 1), "set", "Returns the union of multiple sets.", sunion),
-    CommandSpec::data("sdiff", -2, R, (1, -1, 1), "set", "Returns the difference of multiple sets.", sdiff),
-    CommandSpec::data("sinterstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Stores the intersect of multiple sets in a key.", sinterstore),
-    CommandSpec::data("sunionstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Stores the union of multiple sets in a key.", sunionstore),
-    CommandSpec::data("sdiffstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Stores the difference of multiple sets in a key.", sdiffstore),
-    CommandSpec::data("sscan", -3, R, (1, 1, 1), "set", "Iterates over members of a set.", sscan).since("2.8.0"),
+    CommandSpec::data("sinter", -2, R, (1, -1, 1), "set", "Intersect multiple sets", sinter),
+    CommandSpec::data("sunion", -2, R, (1, -1, 1), "set", "Add multiple sets", sunion),
+    CommandSpec::data("sdiff", -2, R, (1, -1, 1), "set", "Subtract multiple sets", sdiff),
+    CommandSpec::data("sinterstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Intersect multiple sets and store the resulting set in a key", sinterstore),
+    CommandSpec::data("sunionstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Add multiple sets and store the resulting set in a key", sunionstore),
+    CommandSpec::data("sdiffstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Subtract multiple sets and store the resulting set in a key", sdiffstore),
+    CommandSpec::data("sscan", -3, R, (1, 1, 1), "set", "Incrementally iterate Set elements", sscan).since("2.8.0"),
 ];
 
 /// Whether Redis would keep this set as an intset (sorted integers).
