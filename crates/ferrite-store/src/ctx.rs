@@ -108,6 +108,11 @@ impl<'a> Ctx<'a> {
         self.protocol == Protocol::Resp3
     }
 
+    /// The client's protocol (see [`Ctx::resp3`]).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
     /// The selected database.
     pub fn db(&self) -> usize {
         self.db

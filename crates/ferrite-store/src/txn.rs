@@ -39,11 +39,12 @@ pub enum TxnMode {
     ReadOnly,
 }
 
-/// The undo log: the entry of each key as it was before its first change.
+/// The undo log: the entry of each key as it was before its first change,
+/// per database.
 #[derive(Default)]
 pub(crate) struct UndoLog {
     enabled: bool,
-    recorded: HashMap<(usize, Bytes), Option<Entry>>,
+    recorded: HashMap<usize, HashMap<Bytes, Option<Entry>>>,
 }
 
 impl UndoLog {
@@ -52,9 +53,9 @@ impl UndoLog {
         if !self.enabled {
             return;
         }
-        let id = (db, Bytes::copy_from_slice(key));
-        if !self.recorded.contains_key(&id) {
-            self.recorded.insert(id, prior());
+        let keys = self.recorded.entry(db).or_default();
+        if !keys.contains_key(key) {
+            keys.insert(Bytes::copy_from_slice(key), prior());
         }
     }
 }
@@ -284,8 +285,10 @@ impl<'s> Txn<'s> {
 
     fn undo_all(&mut self) {
         let recorded = std::mem::take(&mut self.undo.recorded);
-        for ((db, key), prior) in recorded {
-            self.store.restore(db, key, prior);
+        for (db, keys) in recorded {
+            for (key, prior) in keys {
+                self.store.restore(db, key, prior);
+            }
         }
     }
 

@@ -178,7 +178,8 @@ fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], ms: bool, absolute: bool) -> Store
     };
     let at = i64::try_from(at).unwrap_or(i64::MAX);
     if absolute {
-        return Ok(reply::int(if ms { at } else { at / 1000 }));
+        // Redis rounds EXPIRETIME like TTL: (ms + 500) / 1000.
+        return Ok(reply::int(if ms { at } else { at.saturating_add(500) / 1000 }));
     }
     let now = i64::try_from(ctx.now_ms()).unwrap_or(i64::MAX);
     let left = (at - now).max(0);

@@ -406,15 +406,16 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         }
         j += 1;
     }
-    let expire_at = match expire {
-        Some((kind, value)) => Some((kind, absolute_expiry(ctx, kind, value, "getex")?)),
-        None => None,
-    };
     let key = &argv[1];
     let Some(value) = ctx.string(key)? else {
         return Ok(reply::null());
     };
     let bytes = value.to_bytes();
+    // Redis validates the expire time after the lookup and type check.
+    let expire_at = match expire {
+        Some((kind, value)) => Some((kind, absolute_expiry(ctx, kind, value, "getex")?)),
+        None => None,
+    };
     match expire_at {
         Some((ExpireOpt::ExAt | ExpireOpt::PxAt, at)) if at <= ctx.now_ms() => {
             ctx.remove(key)?;
