@@ -12,7 +12,27 @@
 //! * [`glob`]: the one Redis glob matcher.
 //!
 //! Replies are RESP3-shaped [`Frame`]s; the protocol encoder downgrades them
-//! for RESP2 clients.
+//! for RESP2 clients. The few replies whose *shape* differs by protocol
+//! (RESP3 arrays of `[field, value]` pairs that RESP2 flattens: HRANDFIELD …
+//! WITHVALUES, ZRANGE … WITHSCORES…) are built for the client's protocol:
+//! call [`Store::execute_with`] / [`Txn::set_protocol`] with it
+//! ([`Store::execute`] builds RESP2 shapes).
+//!
+//! # Concurrency
+//!
+//! One command locks the shards of its keys (all shards for KEYS, SCAN,
+//! DBSIZE, RANDOMKEY, FLUSH*) for its duration, so every command is atomic.
+//! A [`Txn`] holds *logical* locks between its commands; an ordinary command
+//! that needs a held key gets `Err(Blocked)` instead of blocking the thread.
+//! Expiry is lazy (every access) and active ([`Store::active_expire_cycle`],
+//! skipped while a transaction holds locks, so a transaction sees a stable
+//! keyspace). Time is frozen per command, and per transaction.
+//!
+//! # Limits
+//!
+//! [`StoreConfig`] bounds string sizes, declared keys, random-reply sizes and
+//! expiry sampling. Undo entries copy the whole value of each changed key once
+//! per transaction ([`Txn::disable_undo`] for MULTI/EXEC).
 
 pub mod args;
 pub mod cmd;

@@ -297,14 +297,15 @@ impl Store {
     }
 
     /// WATCHes `key` in `db`. An already expired key is reclaimed first, so
-    /// its later reclamation does not count as a change.
-    ///
-    /// # Panics
-    /// If `db` is out of range (callers validate SELECT).
+    /// its later reclamation does not count as a change. A `db` out of range
+    /// (callers validate SELECT) yields a handle that is always dirty.
     pub fn watch(&self, db: usize, key: &[u8]) -> WatchHandle {
         let flag = Arc::new(AtomicBool::new(false));
         let mut shard = self.shards[self.shard_of(key)].lock();
-        let dbs = &mut shard.dbs[db];
+        let Some(dbs) = shard.dbs.get_mut(db) else {
+            flag.store(true, Ordering::Release);
+            return WatchHandle { flag };
+        };
         if dbs.map.get(key).is_some_and(|e| e.is_expired(unix_ms())) {
             dbs.remove(key);
             dbs.touch_watched(key);
@@ -345,6 +346,20 @@ impl Store {
     /// Number of keys in `db` (expired ones not yet reclaimed included).
     pub fn dbsize(&self, db: usize) -> usize {
         self.shards.iter().map(|s| s.lock().dbs.get(db).map_or(0, |d| d.map.len())).sum()
+    }
+
+    /// Stores `entry` at `key` in `db` as is, replacing any value (loading a
+    /// snapshot or log at startup). Marks watchers; no transaction checks.
+    /// Returns false if `db` is out of range.
+    pub fn load_entry(&self, db: usize, key: &[u8], entry: Entry) -> bool {
+        let mut shard = self.shards[self.shard_of(key)].lock();
+        let Some(dbs) = shard.dbs.get_mut(db) else {
+            return false;
+        };
+        dbs.touch_watched(key);
+        dbs.insert(Bytes::copy_from_slice(key), entry);
+        self.note_write();
+        true
     }
 
     /// A copy of every live entry of `db` (tests, persistence). O(keys).

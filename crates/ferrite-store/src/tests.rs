@@ -621,3 +621,29 @@ mod rollback_prop {
         }
     }
 }
+
+/// Rough single-thread throughput of `Store::execute` (run by hand in release:
+/// `cargo test --release -p ferrite-store --lib throughput -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing, run by hand"]
+fn throughput() {
+    let s = Store::new(StoreConfig::default());
+    let n = 1_000_000;
+    let cmds: Vec<Vec<Bytes>> = (0..1000).map(|i| argv(&["SET", &format!("key:{i}"), "value"])).collect();
+    let gets: Vec<Vec<Bytes>> = (0..1000).map(|i| argv(&["GET", &format!("key:{i}")])).collect();
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        s.execute(0, &cmds[i % 1000]).unwrap();
+    }
+    let set = start.elapsed();
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        s.execute(0, &gets[i % 1000]).unwrap();
+    }
+    let get = start.elapsed();
+    eprintln!(
+        "SET {:.0} ops/s, GET {:.0} ops/s",
+        n as f64 / set.as_secs_f64(),
+        n as f64 / get.as_secs_f64()
+    );
+}

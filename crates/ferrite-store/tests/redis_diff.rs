@@ -256,6 +256,7 @@ fn random_sequences_match_redis() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let store = Store::new(StoreConfig::default());
     let mut redis = Conn::new(port, false);
+    let mut redis3 = Conn::new(port, true);
     redis.call(&[Bytes::from_static(b"FLUSHALL")]);
     let keys = ["a", "b", "c", "d", "e"];
     let vals = ["0", "1", "-3", "10", "x", "abc", "1.5", "", "9223372036854775807", "f1", "3e2", " 1"];
@@ -354,6 +355,29 @@ fn random_sequences_match_redis() {
         } else {
             want == got
         };
+        let readonly = ferrite_store::lookup(&argv[0]).is_some_and(|s| !s.is_write());
+        let same3 = !readonly || {
+            let want3 = redis3.call(&argv);
+            let frame3 = store.execute_with(0, &argv, Protocol::Resp3).expect("not blocked");
+            let got3 = encode_to_vec(&frame3, Protocol::Resp3);
+            let ok = if unordered || line[0] == "SRANDMEMBER" {
+                sorted_elements(&want3) == sorted_elements(&got3)
+            } else {
+                want3 == got3
+            };
+            if !ok {
+                eprintln!(
+                    "step {step} RESP3 {:?}\n  redis:   {:?}\n  ferrite: {:?}",
+                    line,
+                    String::from_utf8_lossy(&want3),
+                    String::from_utf8_lossy(&got3)
+                );
+            }
+            ok
+        };
+        if !same3 {
+            failures += 1;
+        }
         if !same {
             failures += 1;
             if failures <= 20 {
