@@ -1,0 +1,1008 @@
+//! Commands of the `sorted_set` family: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE,
+//! ZMSCORE, the ZRANGE family (ZRANGE, ZRANGEBYSCORE, ZREVRANGE,
+//! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX), ZRANK, ZREVRANK, ZCOUNT,
+//! ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX, ZPOPMIN,
+//! ZPOPMAX and ZSCAN.
+//!
+//! Each handler parses every argument first (as Redis does, so syntax errors
+//! win over WRONGTYPE), then applies through [`Ctx`], then builds the reply.
+//! Replies and error texts are Redis 7.0's; scores go out as
+//! [`Frame::Double`] wherever Redis uses `addReplyDouble`.
+
+use bytes::Bytes;
+
+use crate::args::{self, eq_ignore_case};
+use crate::cmd::{CommandFlags as F, CommandSpec};
+use crate::ctx::Ctx;
+use crate::error::{StoreError, StoreResult};
+use crate::glob;
+use crate::reply;
+use crate::value::zset::{LexBound, LexRange, RankSpan, ScoreRange, ZSet, ZSET_LEN_MAX};
+use crate::Frame;
+
+const GROUP: &str = "sorted_set";
+const W: F = F::WRITE;
+const R: F = F::READONLY;
+const KEY1: (i32, i32, i32) = (1, 1, 1);
+
+/// This family's commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::data("zadd", -4, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
+        "Add one or more members to a sorted set, or update the score of members that already exist", zadd).since("1.2.0"),
+    CommandSpec::data("zincrby", 4, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
+        "Increment the score of a member in a sorted set", zincrby).since("1.2.0"),
+    CommandSpec::data("zrem", -3, W.with(F::FAST), KEY1, GROUP,
+        "Remove one or more members from a sorted set", zrem).since("1.2.0"),
+    CommandSpec::data("zcard", 2, R.with(F::FAST), KEY1, GROUP,
+        "Get the number of members in a sorted set", zcard).since("1.2.0"),
+    CommandSpec::data("zscore", 3, R.with(F::FAST), KEY1, GROUP,
+        "Get the score associated with the given member in a sorted set", zscore).since("1.2.0"),
+    CommandSpec::data("zmscore", -3, R.with(F::FAST), KEY1, GROUP,
+        "Get the score associated with the given members in a sorted set", zmscore).since("6.2.0"),
+    CommandSpec::data("zrange", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set", zrange).since("1.2.0"),
+    CommandSpec::data("zrangebyscore", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set, by score", zrangebyscore).since("1.0.5"),
+    CommandSpec::data("zrevrange", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set, by index, with scores ordered from high to low", zrevrange).since("1.2.0"),
+    CommandSpec::data("zrevrangebyscore", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set, by score, with scores ordered from high to low", zrevrangebyscore).since("2.2.0"),
+    CommandSpec::data("zrangebylex", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set, by lexicographical range", zrangebylex).since("2.8.9"),
+    CommandSpec::data("zrevrangebylex", -4, R, KEY1, GROUP,
+        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings", zrevrangebylex).since("2.8.9"),
+    CommandSpec::data("zrank", 3, R.with(F::FAST), KEY1, GROUP,
+        "Determine the index of a member in a sorted set", zrank).since("2.0.0"),
+    CommandSpec::data("zrevrank", 3, R.with(F::FAST), KEY1, GROUP,
+        "Determine the index of a member in a sorted set, with scores ordered from high to low", zrevrank).since("2.0.0"),
+    CommandSpec::data("zcount", 4, R.with(F::FAST), KEY1, GROUP,
+        "Count the members in a sorted set with scores within the given values", zcount).since("2.0.0"),
+    CommandSpec::data("zlexcount", 4, R.with(F::FAST), KEY1, GROUP,
+        "Count the number of members in a sorted set between a given lexicographical range", zlexcount).since("2.8.9"),
+    CommandSpec::data("zremrangebyscore", 4, W, KEY1, GROUP,
+        "Remove all members in a sorted set within the given scores", zremrangebyscore).since("1.2.0"),
+    CommandSpec::data("zremrangebyrank", 4, W, KEY1, GROUP,
+        "Remove all members in a sorted set within the given indexes", zremrangebyrank).since("2.0.0"),
+    CommandSpec::data("zremrangebylex", 4, W, KEY1, GROUP,
+        "Remove all members in a sorted set between the given lexicographical range", zremrangebylex).since("2.8.9"),
+    CommandSpec::data("zpopmin", -2, W.with(F::FAST), KEY1, GROUP,
+        "Remove and return members with the lowest scores in a sorted set", zpopmin).since("5.0.0"),
+    CommandSpec::data("zpopmax", -2, W.with(F::FAST), KEY1, GROUP,
+        "Remove and return members with the highest scores in a sorted set", zpopmax).since("5.0.0"),
+    CommandSpec::data("zscan", -3, R, KEY1, GROUP,
+        "Incrementally iterate sorted sets elements and associated scores", zscan).since("2.8.0"),
+];
+
+/// Sorted sets with at most this many members, each at most
+/// [`ZSCAN_SMALL_MEMBER_BYTES_MAX`] long, answer ZSCAN in one step in score
+/// order, as Redis's listpack encoding does (`zset-max-listpack-entries`).
+const ZSCAN_SMALL_ENTRIES_MAX: usize = 128;
+/// See [`ZSCAN_SMALL_ENTRIES_MAX`] (`zset-max-listpack-value`).
+const ZSCAN_SMALL_MEMBER_BYTES_MAX: usize = 64;
+
+const ERR_NOT_FLOAT_RANGE: StoreError = StoreError::Fixed("ERR min or max is not a float");
+const ERR_NOT_LEX_RANGE: StoreError = StoreError::Fixed("ERR min or max not valid string range item");
+const ERR_NAN_SCORE: StoreError = StoreError::Fixed("ERR resulting score is not a number (NaN)");
+const ERR_FULL: StoreError = StoreError::Fixed("ERR sorted set is full");
+const ERR_MUST_BE_POSITIVE: StoreError = StoreError::OutOfRange("value is out of range, must be positive");
+
+// ---------------------------------------------------------------------------
+// Argument parsing
+// ---------------------------------------------------------------------------
+
+/// A score argument (ZADD, ZINCRBY): Redis `getDoubleFromObject`, which
+/// also refuses values that overflow or underflow (`1e400`, `1e-400`).
+fn parse_score(arg: &[u8]) -> StoreResult<f64> {
+    let value = args::parse_f64(arg)?;
+    let text = arg.strip_prefix(b"-").or_else(|| arg.strip_prefix(b"+")).unwrap_or(arg);
+    let spelled_inf = text.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'i'));
+    if value.is_infinite() && !spelled_inf {
+        return Err(StoreError::NotFloat); // ERANGE overflow
+    }
+    if value == 0.0 && text.iter().any(|b| matches!(b, b'1'..=b'9')) && !is_hex_zero_digits(text) {
+        return Err(StoreError::NotFloat); // ERANGE underflow
+    }
+    Ok(value)
+}
+
+/// Whether a `0x…` text has no non-zero mantissa digit (then 0 is exact).
+fn is_hex_zero_digits(text: &[u8]) -> bool {
+    let Some(hex) = text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) else {
+        return false;
+    };
+    let mantissa = hex.split(|&b| b == b'p' || b == b'P').next().unwrap_or(&[]);
+    mantissa.iter().all(|&b| b == b'0' || b == b'.')
+}
+
+/// One end of a score range as Redis `zslParseRange` reads it: `(` makes it
+/// exclusive; the rest is read by `strtod` and must be consumed entirely —
+/// so leading spaces are accepted and an empty text is 0, as in Redis.
+fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    let (text, exclusive) = match arg.strip_prefix(b"(") {
+        Some(rest) => (rest, true),
+        None => (arg, false),
+    };
+    if text.is_empty() {
+        return Some((0.0, exclusive));
+    }
+    let start = text.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
+    let value = args::parse_float(&text[start..])?;
+    Some((value, exclusive))
+}
+
+fn parse_score_range(min: &[u8], max: &[u8]) -> StoreResult<ScoreRange> {
+    let (min, min_exclusive) = parse_score_bound(min).ok_or(ERR_NOT_FLOAT_RANGE)?;
+    let (max, max_exclusive) = parse_score_bound(max).ok_or(ERR_NOT_FLOAT_RANGE)?;
+    Ok(ScoreRange::new(min, min_exclusive, max, max_exclusive))
+}
+
+fn parse_lex_range(min: &[u8], max: &[u8]) -> StoreResult<LexRange> {
+    Ok(LexRange {
+        min: LexBound::parse(min).ok_or(ERR_NOT_LEX_RANGE)?,
+        max: LexBound::parse(max).ok_or(ERR_NOT_LEX_RANGE)?,
+    })
+}
+
+/// Parses a `LIMIT offset count` pair: a negative offset selects nothing and
+/// a negative count means "all", as in Redis.
+fn limit_window(offset: i64, count: i64) -> Option<(usize, Option<usize>)> {
+    let offset = usize::try_from(offset).ok()?;
+    let count = usize::try_from(count).ok();
+    Some((offset, count))
+}
+
+// ---------------------------------------------------------------------------
+// Reply helpers
+// ---------------------------------------------------------------------------
+
+/// The member bytes stored in a sorted set: copied, so the set never pins a
+/// larger network buffer.
+fn owned(member: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(member)
+}
+
+// ---------------------------------------------------------------------------
+// ZADD / ZINCRBY
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone, Copy)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+/// Result of adding one element, as Redis's `zsetAdd` reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AddOutcome {
+    Added(f64),
+    Updated(f64),
+    /// Existing member, same score (or an INCR of 0).
+    Unchanged(f64),
+    /// Skipped by NX/XX/GT/LT.
+    Skipped,
+}
+
+/// What ZADD does with one element given the member's current score
+/// (Redis `zsetAdd`). Errors: NaN from INCR.
+fn decide(current: Option<f64>, score: f64, flags: AddFlags) -> StoreResult<AddOutcome> {
+    let Some(current) = current else {
+        return Ok(if flags.xx { AddOutcome::Skipped } else { AddOutcome::Added(score) });
+    };
+    if flags.nx {
+        return Ok(AddOutcome::Skipped);
+    }
+    let new = if flags.incr { current + score } else { score };
+    if new.is_nan() {
+        return Err(ERR_NAN_SCORE);
+    }
+    if (flags.gt && new <= current) || (flags.lt && new >= current) {
+        return Ok(AddOutcome::Skipped);
+    }
+    Ok(if new == current { AddOutcome::Unchanged(new) } else { AddOutcome::Updated(new) })
+}
+
+/// The ZADD reply for the outcomes of its elements.
+fn zadd_reply(outcomes: &[AddOutcome], flags: AddFlags) -> Frame {
+    if flags.incr {
+        return match outcomes.last() {
+            Some(AddOutcome::Added(s) | AddOutcome::Updated(s) | AddOutcome::Unchanged(s)) => reply::double(*s),
+            _ => reply::null(),
+        };
+    }
+    let counted = outcomes
+        .iter()
+        .filter(|o| match o {
+            AddOutcome::Added(_) => true,
+            AddOutcome::Updated(_) => flags.ch,
+            AddOutcome::Unchanged(_) | AddOutcome::Skipped => false,
+        })
+        .count();
+    reply::count(counted)
+}
+
+fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], flags: AddFlags, pairs: &[Bytes]) -> StoreResult<Frame> {
+    if pairs.is_empty() || pairs.len() % 2 != 0 {
+        return Err(StoreError::Syntax);
+    }
+    let count = pairs.len() / 2;
+    if flags.incr && count > 1 {
+        return Err(StoreError::Fixed("ERR INCR option supports a single increment-element pair"));
+    }
+    if flags.nx && flags.xx {
+        return Err(StoreError::Fixed("ERR XX and NX options at the same time are not compatible"));
+    }
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
+        return Err(StoreError::Fixed("ERR GT, LT, and/or NX options at the same time are not compatible"));
+    }
+    let mut elements = Vec::with_capacity(count);
+    for pair in pairs.chunks_exact(2) {
+        elements.push((parse_score(&pair[0])?, &pair[1][..]));
+    }
+
+    // Dry run against the current value: if no element changes anything,
+    // the state never changes during the command, so these outcomes are
+    // exact and the key is not written (no undo entry, WATCH stays clean).
+    let current = ctx.zset(key)?;
+    let mut outcomes = Vec::with_capacity(count);
+    for &(score, member) in &elements {
+        outcomes.push(decide(current.and_then(|z| z.score(member)), score, flags)?);
+    }
+    if !outcomes.iter().any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_))) {
+        return Ok(zadd_reply(&outcomes, flags));
+    }
+    let zset = ctx.zset_or_create(key)?;
+    outcomes.clear();
+    for &(score, member) in &elements {
+        let outcome = decide(zset.score(member), score, flags)?;
+        match outcome {
+            AddOutcome::Added(s) => {
+                if zset.len() >= ZSET_LEN_MAX {
+                    return Err(ERR_FULL);
+                }
+                zset.insert(owned(member), s);
+            }
+            AddOutcome::Updated(s) => {
+                zset.set_score(member, s);
+            }
+            AddOutcome::Unchanged(_) | AddOutcome::Skipped => {}
+        }
+        outcomes.push(outcome);
+    }
+    Ok(zadd_reply(&outcomes, flags))
+}
+
+fn zadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let mut flags = AddFlags::default();
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = &argv[i];
+        if eq_ignore_case(arg, "nx") {
+            flags.nx = true;
+        } else if eq_ignore_case(arg, "xx") {
+            flags.xx = true;
+        } else if eq_ignore_case(arg, "gt") {
+            flags.gt = true;
+        } else if eq_ignore_case(arg, "lt") {
+            flags.lt = true;
+        } else if eq_ignore_case(arg, "ch") {
+            flags.ch = true;
+        } else if eq_ignore_case(arg, "incr") {
+            flags.incr = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    zadd_generic(ctx, &argv[1], flags, &argv[i..])
+}
+
+fn zincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let flags = AddFlags { incr: true, ..AddFlags::default() };
+    zadd_generic(ctx, &argv[1], flags, &argv[2..])
+}
+
+// ---------------------------------------------------------------------------
+// ZREM / ZCARD / ZSCORE / ZMSCORE / ZRANK / ZREVRANK
+// ---------------------------------------------------------------------------
+
+fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let key = &argv[1];
+    let members = &argv[2..];
+    let present = match ctx.zset(key)? {
+        None => return Ok(reply::int(0)),
+        Some(zset) => members.iter().any(|m| zset.contains(m)),
+    };
+    if !present {
+        return Ok(reply::int(0));
+    }
+    let zset = ctx.zset_mut(key)?.ok_or(StoreError::WrongType)?;
+    let removed = members.iter().filter(|m| zset.remove(m).is_some()).count();
+    Ok(reply::count(removed))
+}
+
+fn zcard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    Ok(reply::count(ctx.zset(&argv[1])?.map_or(0, ZSet::len)))
+}
+
+fn zscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let score = ctx.zset(&argv[1])?.and_then(|z| z.score(&argv[2]));
+    Ok(score.map_or_else(reply::null, reply::double))
+}
+
+fn zmscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let zset = ctx.zset(&argv[1])?;
+    let scores = argv[2..]
+        .iter()
+        .map(|m| zset.and_then(|z| z.score(m)).map_or_else(reply::null, reply::double))
+        .collect();
+    Ok(reply::array(scores))
+}
+
+fn rank_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], reverse: bool) -> StoreResult<Frame> {
+    let Some(zset) = ctx.zset(&argv[1])? else {
+        return Ok(reply::null());
+    };
+    Ok(match zset.rank(&argv[2]) {
+        Some(rank) if reverse => reply::count(zset.len() - 1 - rank),
+        Some(rank) => reply::count(rank),
+        None => reply::null(),
+    })
+}
+
+fn zrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    rank_generic(ctx, argv, false)
+}
+
+fn zrevrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    rank_generic(ctx, argv, true)
+}
+
+// ---------------------------------------------------------------------------
+// ZRANGE family
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeKind {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// A parsed range request of any ZRANGE-family command.
+#[derive(Debug, Clone, PartialEq)]
+enum RangeQuery {
+    Rank { start: i64, stop: i64 },
+    Score(ScoreRange),
+    Lex(LexRange),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RangeRequest {
+    query: RangeQuery,
+    reverse: bool,
+    with_scores: bool,
+    /// `LIMIT offset count` (`None`: no LIMIT). Negative values as given.
+    limit: Option<(i64, i64)>,
+}
+
+/// Redis `zrangeGenericCommand` argument parsing. `kind`/`reverse` are fixed
+/// by the legacy commands (`None`: ZRANGE, chosen by BYSCORE/BYLEX/REV).
+fn parse_range(argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -> StoreResult<RangeRequest> {
+    let mut with_scores = false;
+    let mut limit = None;
+    let mut kind_opt = kind;
+    let mut reverse_opt = reverse;
+    let mut j = 4;
+    while j < argv.len() {
+        let arg = &argv[j];
+        let left = argv.len() - j - 1;
+        if eq_ignore_case(arg, "withscores") {
+            with_scores = true;
+        } else if eq_ignore_case(arg, "limit") && left >= 2 {
+            let offset = args::parse_i64(&argv[j + 1])?;
+            let count = args::parse_i64(&argv[j + 2])?;
+            limit = Some((offset, count));
+            j += 2;
+        } else if reverse.is_none() && eq_ignore_case(arg, "rev") {
+            reverse_opt = Some(true);
+        } else if kind.is_none() && kind_opt.is_none() && eq_ignore_case(arg, "bylex") {
+            kind_opt = Some(RangeKind::Lex);
+        } else if kind.is_none() && kind_opt.is_none() && eq_ignore_case(arg, "byscore") {
+            kind_opt = Some(RangeKind::Score);
+        } else {
+            return Err(StoreError::Syntax);
+        }
+        j += 1;
+    }
+    let kind = kind_opt.unwrap_or(RangeKind::Rank);
+    let reverse = reverse_opt.unwrap_or(false);
+    if limit.is_some() && kind == RangeKind::Rank {
+        return Err(StoreError::Fixed(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    if with_scores && kind == RangeKind::Lex {
+        return Err(StoreError::Fixed("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
+    }
+    // Reverse score and lex ranges are given as `max min`.
+    let (min, max) = if reverse && kind != RangeKind::Rank { (&argv[3], &argv[2]) } else { (&argv[2], &argv[3]) };
+    let query = match kind {
+        RangeKind::Rank => RangeQuery::Rank { start: args::parse_i64(min)?, stop: args::parse_i64(max)? },
+        RangeKind::Score => RangeQuery::Score(parse_score_range(min, max)?),
+        RangeKind::Lex => RangeQuery::Lex(parse_lex_range(min, max)?),
+    };
+    Ok(RangeRequest { query, reverse, with_scores, limit })
+}
+
+/// The span of `zset` a range request selects.
+fn select_span(zset: &ZSet, request: &RangeRequest) -> RankSpan {
+    let window = match request.limit {
+        None => Some((0, None)),
+        Some((offset, count)) => limit_window(offset, count),
+    };
+    match (&request.query, window) {
+        (RangeQuery::Rank { start, stop }, _) => zset.span_by_rank(*start, *stop, request.reverse),
+        (_, None) => RankSpan { start: 0, count: 0, reverse: false },
+        (RangeQuery::Score(range), Some((offset, count))) => zset.span_by_score(range, request.reverse, offset, count),
+        (RangeQuery::Lex(range), Some((offset, count))) => zset.span_by_lex(range, request.reverse, offset, count),
+    }
+}
+
+fn range_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -> StoreResult<Frame> {
+    let request = parse_range(argv, kind, reverse)?;
+    let resp3 = ctx.resp3();
+    let Some(zset) = ctx.zset(&argv[1])? else {
+        return Ok(reply::array(Vec::new()));
+    };
+    let span = select_span(zset, &request);
+    let items = zset.iter_span(span);
+    if !request.with_scores {
+        return Ok(reply::array(items.map(|(m, _)| reply::bulk(m.clone())).collect()));
+    }
+    Ok(scored(resp3, items))
+}
+
+/// [`members_reply`] with scores, for callers that no longer hold the `Ctx`.
+fn scored<'a>(resp3: bool, items: impl Iterator<Item = (&'a Bytes, f64)>) -> Frame {
+    if resp3 {
+        return reply::array(
+            items
+                .map(|(m, s)| reply::array(vec![reply::bulk(m.clone()), reply::double(s)]))
+                .collect(),
+        );
+    }
+    let mut out = Vec::new();
+    for (m, s) in items {
+        out.push(reply::bulk(m.clone()));
+        out.push(reply::double(s));
+    }
+    reply::array(out)
+}
+
+fn zrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, None, None)
+}
+
+fn zrangebyscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, Some(RangeKind::Score), Some(false))
+}
+
+fn zrevrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, Some(RangeKind::Rank), Some(true))
+}
+
+fn zrevrangebyscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, Some(RangeKind::Score), Some(true))
+}
+
+fn zrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, Some(RangeKind::Lex), Some(false))
+}
+
+fn zrevrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    range_generic(ctx, argv, Some(RangeKind::Lex), Some(true))
+}
+
+// ---------------------------------------------------------------------------
+// ZCOUNT / ZLEXCOUNT / ZREMRANGEBY*
+// ---------------------------------------------------------------------------
+
+fn zcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let range = parse_score_range(&argv[2], &argv[3])?;
+    Ok(reply::count(ctx.zset(&argv[1])?.map_or(0, |z| z.count_in_score_range(&range))))
+}
+
+fn zlexcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let range = parse_lex_range(&argv[2], &argv[3])?;
+    Ok(reply::count(ctx.zset(&argv[1])?.map_or(0, |z| z.count_in_lex_range(&range))))
+}
+
+fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], query: &RangeQuery) -> StoreResult<Frame> {
+    let select = |zset: &ZSet| match query {
+        RangeQuery::Rank { start, stop } => zset.span_by_rank(*start, *stop, false),
+        RangeQuery::Score(range) => zset.span_by_score(range, false, 0, None),
+        RangeQuery::Lex(range) => zset.span_by_lex(range, false, 0, None),
+    };
+    let span = match ctx.zset(key)? {
+        None => return Ok(reply::int(0)),
+        Some(zset) => select(zset),
+    };
+    if span.is_empty() {
+        return Ok(reply::int(0));
+    }
+    let zset = ctx.zset_mut(key)?.ok_or(StoreError::WrongType)?;
+    Ok(reply::count(zset.remove_span(span)))
+}
+
+fn zremrangebyscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let range = parse_score_range(&argv[2], &argv[3])?;
+    remove_range(ctx, &argv[1], &RangeQuery::Score(range))
+}
+
+fn zremrangebyrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let start = args::parse_i64(&argv[2])?;
+    let stop = args::parse_i64(&argv[3])?;
+    remove_range(ctx, &argv[1], &RangeQuery::Rank { start, stop })
+}
+
+fn zremrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let range = parse_lex_range(&argv[2], &argv[3])?;
+    remove_range(ctx, &argv[1], &RangeQuery::Lex(range))
+}
+
+// ---------------------------------------------------------------------------
+// ZPOPMIN / ZPOPMAX
+// ---------------------------------------------------------------------------
+
+fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], from_max: bool) -> StoreResult<Frame> {
+    if argv.len() > 3 {
+        return Err(StoreError::Syntax);
+    }
+    let count = match argv.get(2) {
+        None => None,
+        Some(arg) => {
+            let n = args::parse_i64(arg).map_err(|_| ERR_MUST_BE_POSITIVE)?;
+            Some(usize::try_from(n).map_err(|_| ERR_MUST_BE_POSITIVE)?)
+        }
+    };
+    let resp3 = ctx.resp3();
+    let wanted = count.unwrap_or(1);
+    let present = ctx.zset(&argv[1])?.is_some_and(|z| !z.is_empty());
+    if !present || wanted == 0 {
+        return Ok(reply::array(Vec::new()));
+    }
+    let zset = ctx.zset_mut(&argv[1])?.ok_or(StoreError::WrongType)?;
+    let popped = zset.pop(wanted, from_max);
+    let items = popped.iter().map(|(m, s)| (m, *s));
+    if count.is_none() {
+        // Without COUNT the reply is one flat `member score` pair, in RESP3 too.
+        return Ok(scored(false, items));
+    }
+    Ok(scored(resp3, items))
+}
+
+fn zpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    pop_generic(ctx, argv, false)
+}
+
+fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    pop_generic(ctx, argv, true)
+}
+
+// ---------------------------------------------------------------------------
+// ZSCAN
+// ---------------------------------------------------------------------------
+
+/// A score as ZSCAN sends it: a bulk string, formatted like a RESP2 double.
+fn score_text(score: f64) -> Bytes {
+    let mut buf = [0u8; ferrite_protocol::DOUBLE_TEXT_LEN_MAX];
+    let len = ferrite_protocol::format_double(score, &mut buf);
+    Bytes::copy_from_slice(&buf[..len])
+}
+
+fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let cursor = args::parse_cursor(&argv[2])?;
+    let Some(zset) = ctx.zset(&argv[1])? else {
+        return Ok(reply::array(vec![reply::bulk(Bytes::from_static(b"0")), reply::array(Vec::new())]));
+    };
+    let options = args::parse_scan_options(&argv[3..], false)?;
+    let keep = |member: &[u8]| options.pattern.as_ref().is_none_or(|p| glob::matches(p, member));
+    let mut out = Vec::new();
+    let small = zset.len() <= ZSCAN_SMALL_ENTRIES_MAX
+        && zset.iter().all(|(m, _)| m.len() <= ZSCAN_SMALL_MEMBER_BYTES_MAX);
+    let next = if small {
+        // Like a listpack: everything at once, in order, cursor 0.
+        for (member, score) in zset.iter().filter(|(m, _)| keep(m)) {
+            out.push(reply::bulk(member.clone()));
+            out.push(reply::bulk(score_text(score)));
+        }
+        0
+    } else {
+        // Positions are walked downwards from `cursor` (0 = from the top),
+        // the same scheme as the keyspace SCAN: members present for the
+        // whole scan are returned at least once.
+        let len = zset.len();
+        let mut position = if cursor == 0 { len } else { usize::try_from(cursor).unwrap_or(usize::MAX).min(len) };
+        let mut visited = 0usize;
+        while position > 0 && visited < options.count {
+            position -= 1;
+            visited += 1;
+            if let Some((member, score)) = zset.get_position(position) {
+                if keep(member) {
+                    out.push(reply::bulk(member.clone()));
+                    out.push(reply::bulk(score_text(score)));
+                }
+            }
+        }
+        position as u64
+    };
+    Ok(reply::array(vec![reply::bulk(Bytes::from(next.to_string())), reply::array(out)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreConfig};
+
+    fn argv(line: &str) -> Vec<Bytes> {
+        line.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+    }
+
+    struct T {
+        store: Store,
+    }
+
+    impl T {
+        fn new() -> T {
+            T { store: Store::new(StoreConfig::default()) }
+        }
+        fn run(&self, line: &str) -> Frame {
+            self.store.execute(0, &argv(line)).expect("not blocked")
+        }
+        fn run3(&self, line: &str) -> Frame {
+            self.store.execute_proto(0, &argv(line), true).expect("not blocked")
+        }
+        /// Whether `key` exists in db 0 (without going through another family's command).
+        fn exists(&self, key: &str) -> bool {
+            self.store.snapshot_db(0).iter().any(|(k, _)| &k[..] == key.as_bytes())
+        }
+        fn args(&self, parts: &[&str]) -> Frame {
+            let a: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+            self.store.execute(0, &a).expect("not blocked")
+        }
+    }
+
+    fn int(n: i64) -> Frame {
+        reply::int(n)
+    }
+    fn bulk(s: &str) -> Frame {
+        reply::bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+    fn dbl(v: f64) -> Frame {
+        reply::double(v)
+    }
+    fn err(text: &str) -> Frame {
+        Frame::Error(text.into())
+    }
+    fn arr(items: Vec<Frame>) -> Frame {
+        reply::array(items)
+    }
+    fn strs(items: &[&str]) -> Frame {
+        arr(items.iter().map(|s| bulk(s)).collect())
+    }
+    fn scored2(items: &[(&str, f64)]) -> Frame {
+        arr(items.iter().flat_map(|(m, s)| [bulk(m), dbl(*s)]).collect())
+    }
+    fn scored3(items: &[(&str, f64)]) -> Frame {
+        arr(items.iter().map(|(m, s)| arr(vec![bulk(m), dbl(*s)])).collect())
+    }
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    #[test]
+    fn zadd_basic_and_flags() {
+        let t = T::new();
+        assert_eq!(t.run("zadd z 1 a 2 b 3 c"), int(3));
+        assert_eq!(t.run("zadd z 1 a 5 b 9 d"), int(1));
+        assert_eq!(t.run("zadd z ch 5 a 5 b 9 d 0 e"), int(2));
+        assert_eq!(t.run("zadd z xx ch 6 a 7 nope"), int(1));
+        assert_eq!(t.run("zscore z nope"), Frame::Null);
+        assert_eq!(t.run("zadd z nx 100 a 1 f"), int(1));
+        assert_eq!(t.run("zscore z a"), dbl(6.0));
+        assert_eq!(t.run("zadd z gt ch 3 b"), int(0));
+        assert_eq!(t.run("zadd z gt ch 8 b"), int(1));
+        assert_eq!(t.run("zadd z lt ch 9 b"), int(0));
+        assert_eq!(t.run("zadd z lt ch 2 b 4 newgt"), int(2));
+        assert_eq!(t.run("zadd z xx 1 a"), int(0));
+        assert_eq!(t.run("zadd missing xx 1 a"), int(0));
+        assert!(!t.exists("missing"));
+        assert_eq!(t.run("zadd z 0x10 hex"), int(1));
+        assert_eq!(t.run("zscore z hex"), dbl(16.0));
+        assert_eq!(t.run("zadd z 1 dup 2 dup"), int(1));
+        assert_eq!(t.run("zscore z dup"), dbl(2.0));
+    }
+
+    #[test]
+    fn zadd_incr() {
+        let t = T::new();
+        assert_eq!(t.run("zadd z incr 1 a"), dbl(1.0));
+        assert_eq!(t.run("zadd z incr 2.5 a"), dbl(3.5));
+        assert_eq!(t.run("zadd z nx incr 1 a"), Frame::Null);
+        assert_eq!(t.run("zadd z xx incr 1 nonexist"), Frame::Null);
+        assert_eq!(t.run("zadd z gt incr -1 a"), Frame::Null);
+        assert_eq!(t.run("zadd z incr gt 0 a"), Frame::Null);
+        assert_eq!(t.run("zadd z incr 0 a"), dbl(3.5));
+        assert_eq!(t.run("zadd z incr inf a"), dbl(f64::INFINITY));
+        assert_eq!(t.run("zadd z incr -inf a"), err("ERR resulting score is not a number (NaN)"));
+        assert_eq!(t.run("zscore z a"), dbl(f64::INFINITY));
+        assert_eq!(t.run("zadd nokey xx incr 1 a"), Frame::Null);
+        assert_eq!(t.run3("zadd z incr 1 b"), dbl(1.0));
+        assert_eq!(t.run("zincrby z 1.5 b"), dbl(2.5));
+        assert_eq!(t.run("zincrby z 1 newm"), dbl(1.0));
+        assert_eq!(t.run("zincrby z abc b"), err("ERR value is not a valid float"));
+        assert_eq!(t.run("zincrby z -inf a"), err("ERR resulting score is not a number (NaN)"));
+        assert_eq!(t.run("zincrby z nan a"), err("ERR value is not a valid float"));
+    }
+
+    #[test]
+    fn zadd_errors() {
+        let t = T::new();
+        t.run("set s x");
+        assert_eq!(t.run("zadd z nx xx 1 a"), err("ERR XX and NX options at the same time are not compatible"));
+        let gtlt = err("ERR GT, LT, and/or NX options at the same time are not compatible");
+        assert_eq!(t.run("zadd z gt lt 1 a"), gtlt);
+        assert_eq!(t.run("zadd z gt nx 1 a"), gtlt);
+        assert_eq!(t.run("zadd z lt nx 1 a"), gtlt);
+        assert_eq!(t.run("zadd z incr 1 a 2 b"), err("ERR INCR option supports a single increment-element pair"));
+        assert_eq!(t.run("zadd z 1"), err("ERR wrong number of arguments for 'zadd' command"));
+        assert_eq!(t.run("zadd z 1 a 2"), err("ERR syntax error"));
+        assert_eq!(t.run("zadd z foo 1 a"), err("ERR syntax error"));
+        assert_eq!(t.run("zadd z nx 1"), err("ERR syntax error"));
+        for bad in ["nan", "abc", "1e400", "-1e400", "1e-400", " 1", "1 ", ""] {
+            assert_eq!(t.args(&["zadd", "z", bad, "a"]), err("ERR value is not a valid float"), "{bad:?}");
+        }
+        assert_eq!(t.run("zadd s 1 a"), err(WRONGTYPE));
+        assert_eq!(t.run("zadd s abc a"), err("ERR value is not a valid float"));
+        assert_eq!(t.run("zincrby s 1 a"), err(WRONGTYPE));
+        assert!(!t.exists("z"));
+        assert_eq!(t.run("zadd z 4.9e-324 tiny 0e0 zero +inf pinf -INFINITY ninf"), int(4));
+    }
+
+    #[test]
+    fn zrem_zcard_zscore_zmscore() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c");
+        t.run("set s x");
+        assert_eq!(t.run("zrem z a nonex a"), int(1));
+        assert_eq!(t.run("zrem z nonex"), int(0));
+        assert_eq!(t.run("zrem nokey a"), int(0));
+        assert_eq!(t.run("zrem s a"), err(WRONGTYPE));
+        assert_eq!(t.run("zrem z"), err("ERR wrong number of arguments for 'zrem' command"));
+        assert_eq!(t.run("zcard z"), int(2));
+        assert_eq!(t.run("zcard nokey"), int(0));
+        assert_eq!(t.run("zcard s"), err(WRONGTYPE));
+        assert_eq!(t.run("zscore z b"), dbl(2.0));
+        assert_eq!(t.run("zscore z a"), Frame::Null);
+        assert_eq!(t.run("zscore nokey a"), Frame::Null);
+        assert_eq!(t.run("zscore s a"), err(WRONGTYPE));
+        assert_eq!(t.run("zmscore z b nonex c"), arr(vec![dbl(2.0), Frame::Null, dbl(3.0)]));
+        assert_eq!(t.run("zmscore nokey a"), arr(vec![Frame::Null]));
+        assert_eq!(t.run("zmscore z"), err("ERR wrong number of arguments for 'zmscore' command"));
+        assert_eq!(t.run("zrem z b c"), int(2));
+        assert!(!t.exists("z"));
+    }
+
+    #[test]
+    fn zrange_by_rank() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
+        assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "b", "c", "d", "e"]));
+        assert_eq!(t.run("zrange z 0 1 rev withscores"), scored2(&[("e", 5.0), ("d", 4.0)]));
+        assert_eq!(t.run3("zrange z 0 1 withscores"), scored3(&[("a", 1.0), ("b", 2.0)]));
+        assert_eq!(t.run("zrange z -2 100"), strs(&["d", "e"]));
+        assert_eq!(t.run("zrange z 3 1"), strs(&[]));
+        assert_eq!(t.run("zrevrange z 0 1 withscores"), scored2(&[("e", 5.0), ("d", 4.0)]));
+        assert_eq!(t.run3("zrevrange z 0 0 withscores"), scored3(&[("e", 5.0)]));
+        assert_eq!(t.run("zrange nokey 0 -1 withscores"), strs(&[]));
+        assert_eq!(t.run3("zrange nokey 0 -1 withscores"), strs(&[]));
+        assert_eq!(t.run("zrange z 0 x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("zrange z 0"), err("ERR wrong number of arguments for 'zrange' command"));
+        assert_eq!(t.run("zrange z 0 1 foo"), err("ERR syntax error"));
+        assert_eq!(t.run("zrange z 0 1 limit 1"), err("ERR syntax error"));
+        let limit_err = err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        assert_eq!(t.run("zrange z 0 -1 limit 0 1"), limit_err);
+        assert_eq!(t.run("zrevrange z 0 1 limit 0 1"), limit_err);
+        assert_eq!(t.run("zrange z 0 1 byscore bylex"), err("ERR syntax error"));
+        assert_eq!(t.run("zrevrange z 0 1 rev"), err("ERR syntax error"));
+    }
+
+    #[test]
+    fn zrange_by_score() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
+        assert_eq!(t.run("zrange z (1 3 byscore"), strs(&["b", "c"]));
+        assert_eq!(t.run("zrange z 3 (1 byscore rev"), strs(&["c", "b"]));
+        assert_eq!(t.run("zrange z (1 3 byscore limit 1 1 withscores"), scored2(&[("c", 3.0)]));
+        assert_eq!(t.run("zrange z -inf +inf byscore limit 0 -1"), strs(&["a", "b", "c", "d", "e"]));
+        assert_eq!(t.run("zrange z -inf +inf byscore limit 2 -5"), strs(&["c", "d", "e"]));
+        assert_eq!(t.run("zrange z -inf +inf byscore limit -1 2"), strs(&[]));
+        assert_eq!(t.run("zrange z -inf +inf byscore limit 9 2"), strs(&[]));
+        assert_eq!(t.run("zrange z inf -inf byscore rev limit 1 2"), strs(&["d", "c"]));
+        assert_eq!(t.run("zrange z a c byscore"), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zrange z 1 nan byscore"), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zrange z (nan 3 byscore"), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zrange z 0 1 byscore limit x 1"), err("ERR value is not an integer or out of range"));
+        // strtod quirks kept from Redis: "(" alone is (0, an empty bound is 0,
+        // leading spaces are skipped.
+        assert_eq!(t.args(&["zrange", "z", "(", "3", "byscore"]), strs(&["a", "b", "c"]));
+        assert_eq!(t.args(&["zrange", "z", "", "1", "byscore"]), strs(&["a"]));
+        assert_eq!(t.args(&["zrange", "z", " 3", "5", "byscore"]), strs(&["c", "d", "e"]));
+        assert_eq!(t.args(&["zrange", "z", "( 3", "3", "byscore"]), strs(&[]));
+        assert_eq!(t.args(&["zrange", "z", "  ", "1", "byscore"]), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zrangebyscore z 2 4"), strs(&["b", "c", "d"]));
+        assert_eq!(t.run("zrangebyscore z 2 4 withscores limit 1 5"), scored2(&[("c", 3.0), ("d", 4.0)]));
+        assert_eq!(t.run3("zrangebyscore z 0 1 withscores"), scored3(&[("a", 1.0)]));
+        assert_eq!(t.run("zrangebyscore z 2 4 limit 1"), err("ERR syntax error"));
+        assert_eq!(t.run("zrangebyscore z 2 4 rev"), err("ERR syntax error"));
+        assert_eq!(t.run("zrangebyscore z 2 4 byscore"), err("ERR syntax error"));
+        assert_eq!(t.run("zrangebyscore z 2 4 withscores withscores"), scored2(&[("b", 2.0), ("c", 3.0), ("d", 4.0)]));
+        assert_eq!(t.run("zrevrangebyscore z 4 2 withscores"), scored2(&[("d", 4.0), ("c", 3.0), ("b", 2.0)]));
+        assert_eq!(t.run("zrevrangebyscore z 2 4"), strs(&[]));
+        assert_eq!(t.run3("zrevrangebyscore z 10 0 withscores limit 0 1"), scored3(&[("e", 5.0)]));
+    }
+
+    #[test]
+    fn zrange_by_lex() {
+        let t = T::new();
+        t.run("zadd z 0 a 0 b 0 c 0 d 0 e");
+        assert_eq!(t.run("zrange z [a (c bylex"), strs(&["a", "b"]));
+        assert_eq!(t.run("zrange z (c [a bylex rev"), strs(&["b", "a"]));
+        assert_eq!(t.run("zrange z - + bylex limit 1 2"), strs(&["b", "c"]));
+        assert_eq!(
+            t.run("zrange z - + bylex withscores"),
+            err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+        );
+        assert_eq!(t.run("zrange z a c bylex"), err("ERR min or max not valid string range item"));
+        assert_eq!(t.run("zrangebylex z - +"), strs(&["a", "b", "c", "d", "e"]));
+        assert_eq!(t.run("zrevrangebylex z + - limit 0 2"), strs(&["e", "d"]));
+        assert_eq!(t.run("zrangebylex z + -"), strs(&[]));
+        assert_eq!(t.run("zlexcount z - +"), int(5));
+        assert_eq!(t.run("zlexcount z (a [c"), int(2));
+        assert_eq!(t.run("zlexcount z a b"), err("ERR min or max not valid string range item"));
+        assert_eq!(t.run("zlexcount nokey - +"), int(0));
+        assert_eq!(t.run("zremrangebylex z [b (d"), int(2));
+        assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "d", "e"]));
+    }
+
+    #[test]
+    fn ranks_and_counts() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
+        t.run("set s x");
+        assert_eq!(t.run("zrank z c"), int(2));
+        assert_eq!(t.run("zrevrank z a"), int(4));
+        assert_eq!(t.run("zrank z nonex"), Frame::Null);
+        assert_eq!(t.run("zrank nokey c"), Frame::Null);
+        assert_eq!(t.run("zrank s a"), err(WRONGTYPE));
+        assert_eq!(t.run("zrank z c withscore"), err("ERR wrong number of arguments for 'zrank' command"));
+        assert_eq!(t.run("zcount z (1 4"), int(3));
+        assert_eq!(t.run("zcount z 4 1"), int(0));
+        assert_eq!(t.run("zcount z -inf +inf"), int(5));
+        assert_eq!(t.run("zcount z (-inf (+inf"), int(5));
+        assert_eq!(t.run("zcount z x 1"), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zcount nokey 1 2"), int(0));
+        assert_eq!(t.run("zcount s 0 1"), err(WRONGTYPE));
+        assert_eq!(t.run("zcount s x 1"), err("ERR min or max is not a float"));
+    }
+
+    #[test]
+    fn remove_ranges() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c 4 d 5 e 6 f");
+        assert_eq!(t.run("zremrangebyscore z (1 2"), int(1));
+        assert_eq!(t.run("zremrangebyscore z 10 20"), int(0));
+        assert_eq!(t.run("zremrangebyscore z x 20"), err("ERR min or max is not a float"));
+        assert_eq!(t.run("zremrangebyrank z -2 -1"), int(2));
+        assert_eq!(t.run("zremrangebyrank z 5 10"), int(0));
+        assert_eq!(t.run("zremrangebyrank z 1 x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "c", "d"]));
+        assert_eq!(t.run("zremrangebyrank nokey 0 -1"), int(0));
+        assert_eq!(t.run("zremrangebyscore z -inf +inf"), int(3));
+        assert!(!t.exists("z"));
+        t.run("set s x");
+        assert_eq!(t.run("zremrangebyscore s 0 1"), err(WRONGTYPE));
+    }
+
+    #[test]
+    fn pops() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
+        t.run("set s x");
+        assert_eq!(t.run("zpopmin z"), scored2(&[("a", 1.0)]));
+        assert_eq!(t.run3("zpopmin z"), scored2(&[("b", 2.0)]));
+        assert_eq!(t.run3("zpopmax z 1"), scored3(&[("e", 5.0)]));
+        assert_eq!(t.run("zpopmax z 0"), strs(&[]));
+        assert_eq!(t.run("zpopmin z -1"), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.run("zpopmin z x"), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.run("zpopmin z 1 2"), err("ERR syntax error"));
+        assert_eq!(t.run("zpopmin nokey"), strs(&[]));
+        assert_eq!(t.run("zpopmin nokey 2"), strs(&[]));
+        assert_eq!(t.run("zpopmin s"), err(WRONGTYPE));
+        assert_eq!(t.run("zpopmin s -1"), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.run("zpopmin z 10"), scored2(&[("c", 3.0), ("d", 4.0)]));
+        assert!(!t.exists("z"));
+    }
+
+    #[test]
+    fn zscan_small_and_large() {
+        let t = T::new();
+        t.run("zadd z 2 b 1 a 1.5 c");
+        assert_eq!(
+            t.run("zscan z 0"),
+            arr(vec![bulk("0"), strs(&["a", "1", "c", "1.5", "b", "2"])])
+        );
+        assert_eq!(t.run("zscan z 0 match [ab]"), arr(vec![bulk("0"), strs(&["a", "1", "b", "2"])]));
+        assert_eq!(t.run("zscan nokey 0"), arr(vec![bulk("0"), strs(&[])]));
+        assert_eq!(t.run("zscan z x"), err("ERR invalid cursor"));
+        assert_eq!(t.run("zscan z 0 count 0"), err("ERR syntax error"));
+        assert_eq!(t.run("zscan z 0 count x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("zscan z 0 foo"), err("ERR syntax error"));
+        // A large set walks positions; every member comes back exactly once
+        // when nothing changes during the scan.
+        let mut line = String::from("zadd big");
+        for i in 0..300 {
+            line.push_str(&format!(" {i} m{i}"));
+        }
+        assert_eq!(t.run(&line), int(300));
+        let mut cursor = "0".to_string();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            assert!(rounds < 100);
+            let Frame::Array(parts) = t.run(&format!("zscan big {cursor} count 20")) else { panic!() };
+            let Frame::Bulk(next) = &parts[0] else { panic!() };
+            let Frame::Array(items) = &parts[1] else { panic!() };
+            for pair in items.chunks(2) {
+                let (Frame::Bulk(m), Frame::Bulk(s)) = (&pair[0], &pair[1]) else { panic!() };
+                assert_eq!(format!("m{}", std::str::from_utf8(s).unwrap()).as_bytes(), &m[..]);
+                assert!(seen.insert(m.clone()));
+            }
+            cursor = String::from_utf8(next.to_vec()).unwrap();
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 300);
+    }
+
+    #[test]
+    fn score_bound_parsing() {
+        assert_eq!(parse_score_bound(b"(1.5"), Some((1.5, true)));
+        assert_eq!(parse_score_bound(b"-inf"), Some((f64::NEG_INFINITY, false)));
+        assert_eq!(parse_score_bound(b"1e400"), Some((f64::INFINITY, false)));
+        assert_eq!(parse_score_bound(b"("), Some((0.0, true)));
+        assert_eq!(parse_score_bound(b"1 "), None);
+        assert_eq!(parse_score_bound(b"nan"), None);
+        assert_eq!(parse_score(b"0x0p5"), Ok(0.0));
+        assert_eq!(parse_score(b"0.000"), Ok(0.0));
+        assert_eq!(parse_score(b"1e-400"), Err(StoreError::NotFloat));
+    }
+
+    #[test]
+    fn table_entries_match_redis() {
+        let spec = crate::lookup(b"ZADD").unwrap();
+        assert_eq!((spec.arity, spec.first_key, spec.last_key, spec.step), (-4, 1, 1, 1));
+        assert_eq!(spec.flags.names(), ["write", "denyoom", "fast"]);
+        assert_eq!(crate::lookup(b"zrange").unwrap().flags.names(), ["readonly"]);
+        assert_eq!(crate::lookup(b"zpopmin").unwrap().flags.names(), ["write", "fast"]);
+        assert_eq!(crate::lookup(b"zremrangebyscore").unwrap().flags.names(), ["write"]);
+        assert_eq!(crate::lookup(b"zscan").unwrap().arity, -3);
+        for spec in COMMANDS {
+            assert_eq!(spec.group, GROUP);
+        }
+    }
+}
