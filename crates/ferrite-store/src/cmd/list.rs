@@ -308,11 +308,15 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
                 ));
             }
         } else if eq_ignore_case(opt, "count") {
-            let n = args::parse_i64(value)?;
-            options.count = Some(usize::try_from(n).map_err(|_| StoreError::Fixed("ERR COUNT can't be negative"))?);
+            // Redis `getPositiveLongFromObjectOrReply`: one message for
+            // "not an integer" and "negative".
+            let err = StoreError::Fixed("ERR COUNT can't be negative");
+            let n = args::parse_i64(value).map_err(|_| err.clone())?;
+            options.count = Some(usize::try_from(n).map_err(|_| err)?);
         } else if eq_ignore_case(opt, "maxlen") {
-            let n = args::parse_i64(value)?;
-            options.maxlen = usize::try_from(n).map_err(|_| StoreError::Fixed("ERR MAXLEN can't be negative"))?;
+            let err = StoreError::Fixed("ERR MAXLEN can't be negative");
+            let n = args::parse_i64(value).map_err(|_| err.clone())?;
+            options.maxlen = usize::try_from(n).map_err(|_| err)?;
         } else {
             return Err(StoreError::Syntax);
         }
@@ -431,7 +435,7 @@ mod tests {
         reply::bulk(Bytes::copy_from_slice(s.as_bytes()))
     }
     fn err(text: &str) -> Frame {
-        Frame::Error(text.into())
+        reply::error(&StoreError::Message(text.to_owned()))
     }
     fn strs(items: &[&str]) -> Frame {
         reply::array(items.iter().map(|s| bulk(s)).collect())
@@ -596,6 +600,8 @@ mod tests {
         assert_eq!(t.run("lpos l c count -1"), err("ERR COUNT can't be negative"));
         assert_eq!(t.run("lpos l c maxlen -1"), err("ERR MAXLEN can't be negative"));
         assert_eq!(t.run("lpos l c rank x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("lpos l c count x"), err("ERR COUNT can't be negative"));
+        assert_eq!(t.run("lpos l c maxlen x"), err("ERR MAXLEN can't be negative"));
         assert_eq!(t.run("lpos l c foo 1"), err("ERR syntax error"));
         assert_eq!(t.run("lpos l c rank"), err("ERR syntax error"));
     }

@@ -229,14 +229,14 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], flags: AddFlags, pairs: &[Bytes])
         return Err(StoreError::Syntax);
     }
     let count = pairs.len() / 2;
-    if flags.incr && count > 1 {
-        return Err(StoreError::Fixed("ERR INCR option supports a single increment-element pair"));
-    }
     if flags.nx && flags.xx {
         return Err(StoreError::Fixed("ERR XX and NX options at the same time are not compatible"));
     }
     if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(StoreError::Fixed("ERR GT, LT, and/or NX options at the same time are not compatible"));
+    }
+    if flags.incr && count > 1 {
+        return Err(StoreError::Fixed("ERR INCR option supports a single increment-element pair"));
     }
     let mut elements = Vec::with_capacity(count);
     for pair in pairs.chunks_exact(2) {
@@ -420,7 +420,9 @@ fn parse_range(argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -
     }
     let kind = kind_opt.unwrap_or(RangeKind::Rank);
     let reverse = reverse_opt.unwrap_or(false);
-    if limit.is_some() && kind == RangeKind::Rank {
+    // Redis tests `opt_limit != -1` (its "no LIMIT" default), so a rank
+    // range with `LIMIT x -1` passes and the LIMIT is ignored.
+    if limit.is_some_and(|(_, count)| count != -1) && kind == RangeKind::Rank {
         return Err(StoreError::Fixed(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
@@ -610,7 +612,10 @@ fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         return Ok(reply::array(vec![reply::bulk(Bytes::from_static(b"0")), reply::array(Vec::new())]));
     };
     let options = args::parse_scan_options(&argv[3..], false)?;
-    let keep = |member: &[u8]| options.pattern.as_ref().is_none_or(|p| glob::matches(p, member));
+    // As Redis: the pattern `*` means no filter (the glob itself does not
+    // match an empty member with `*`).
+    let pattern = options.pattern.as_ref().filter(|p| &p[..] != b"*");
+    let keep = |member: &[u8]| pattern.is_none_or(|p| glob::matches(p, member));
     let mut out = Vec::new();
     let small = zset.len() <= ZSCAN_SMALL_ENTRIES_MAX
         && zset.iter().all(|(m, _)| m.len() <= ZSCAN_SMALL_MEMBER_BYTES_MAX);
@@ -686,7 +691,7 @@ mod tests {
         reply::double(v)
     }
     fn err(text: &str) -> Frame {
-        Frame::Error(text.into())
+        reply::error(&StoreError::Message(text.to_owned()))
     }
     fn arr(items: Vec<Frame>) -> Frame {
         reply::array(items)
@@ -757,6 +762,7 @@ mod tests {
         assert_eq!(t.run("zadd z gt nx 1 a"), gtlt);
         assert_eq!(t.run("zadd z lt nx 1 a"), gtlt);
         assert_eq!(t.run("zadd z incr 1 a 2 b"), err("ERR INCR option supports a single increment-element pair"));
+        assert_eq!(t.run("zadd z incr nx gt 1 a 2 b"), gtlt);
         assert_eq!(t.run("zadd z 1"), err("ERR wrong number of arguments for 'zadd' command"));
         assert_eq!(t.run("zadd z 1 a 2"), err("ERR syntax error"));
         assert_eq!(t.run("zadd z foo 1 a"), err("ERR syntax error"));
@@ -814,6 +820,7 @@ mod tests {
         assert_eq!(t.run("zrange z 0 1 limit 1"), err("ERR syntax error"));
         let limit_err = err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
         assert_eq!(t.run("zrange z 0 -1 limit 0 1"), limit_err);
+        assert_eq!(t.run("zrange z 0 1 limit 5 -1"), strs(&["a", "b"]));
         assert_eq!(t.run("zrevrange z 0 1 limit 0 1"), limit_err);
         assert_eq!(t.run("zrange z 0 1 byscore bylex"), err("ERR syntax error"));
         assert_eq!(t.run("zrevrange z 0 1 rev"), err("ERR syntax error"));
