@@ -147,7 +147,7 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let key = pick(rng, ZKEYS);
     let lkey = pick(rng, LKEYS);
-    match rng.random_range(0..36) {
+    match rng.random_range(0..37) {
         0..=4 => zadd_args(rng, key, false, &mut a),
         5 => zadd_args(rng, "zl", true, &mut a),
         6 => {
@@ -249,6 +249,15 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             pick(rng, MEMBERS).into(),
             pick(rng, MEMBERS).into(),
         ]),
+        34 => {
+            if rng.random_bool(0.5) {
+                a.extend(["rpoplpush".into(), lkey.into(), pick(rng, LKEYS).into()]);
+            } else {
+                a.extend(["lmove".into(), lkey.into(), pick(rng, LKEYS).into()]);
+                a.push(pick(rng, &["left", "RIGHT", "up"]).into());
+                a.push(pick(rng, &["LEFT", "right"]).into());
+            }
+        }
         _ => {
             a.extend(["lpos".into(), lkey.into(), pick(rng, MEMBERS).into()]);
             for opt in ["rank", "count", "maxlen"] {

@@ -1,5 +1,7 @@
 //! Commands of the `list` family: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP,
-//! LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT and LPOS.
+//! LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT, LPOS, LMOVE and
+//! RPOPLPUSH. (The blocking variants BLPOP, BRPOP, BLMOVE… are not
+//! implemented: they need the server's client blocking.)
 //!
 //! Lists are [`ListValue`] (a `VecDeque<Bytes>`); the index rules of Redis
 //! (negative indexes count from the tail, ranges are clamped) live in the
@@ -52,6 +54,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Insert an element before or after another element in a list", linsert).since("2.2.0"),
     CommandSpec::data("lpos", -3, R, KEY1, GROUP,
         "Return the index of matching elements on a list", lpos).since("6.0.6"),
+    CommandSpec::data("lmove", 5, W.with(F::DENYOOM), (1, 2, 1), GROUP,
+        "Pop an element from a list, push it to another list and return it", lmove).since("6.2.0"),
+    CommandSpec::data("rpoplpush", 3, W.with(F::DENYOOM), (1, 2, 1), GROUP,
+        "Remove the last element in a list, prepend it to another list and return it", rpoplpush).since("1.2.0"),
 ];
 
 /// Most elements one list may hold; pushes beyond it fail (long before
@@ -403,6 +409,57 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::count(list.len()))
 }
 
+// ---------------------------------------------------------------------------
+// LMOVE / RPOPLPUSH
+// ---------------------------------------------------------------------------
+
+fn parse_end(arg: &[u8]) -> StoreResult<End> {
+    if eq_ignore_case(arg, "left") {
+        Ok(End::Head)
+    } else if eq_ignore_case(arg, "right") {
+        Ok(End::Tail)
+    } else {
+        Err(StoreError::Syntax)
+    }
+}
+
+fn move_generic(ctx: &mut Ctx<'_>, source: &[u8], destination: &[u8], from: End, to: End) -> StoreResult<Frame> {
+    match ctx.list(source)? {
+        None => return Ok(reply::null()),
+        Some(list) if list.is_empty() => return Ok(reply::null()),
+        Some(_) => {}
+    }
+    // The destination's type is checked before anything is popped.
+    let full = ctx.list(destination)?.is_some_and(|l| l.len() >= LIST_LEN_MAX);
+    if full && source != destination {
+        return Err(ERR_FULL);
+    }
+    let list = ctx.list_mut(source)?.ok_or(StoreError::WrongType)?;
+    let element = match from {
+        End::Head => list.pop_front(),
+        End::Tail => list.pop_back(),
+    }
+    .ok_or(StoreError::Fixed("ERR internal error: list emptied while locked"))?;
+    // An emptied source is only deleted after the command, so moving within
+    // one key (rotation) finds the list still there.
+    let target = ctx.list_or_create(destination)?;
+    match to {
+        End::Head => target.push_front(element.clone()),
+        End::Tail => target.push_back(element.clone()),
+    }
+    Ok(reply::bulk(element))
+}
+
+fn lmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let from = parse_end(&argv[3])?;
+    let to = parse_end(&argv[4])?;
+    move_generic(ctx, &argv[1], &argv[2], from, to)
+}
+
+fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    move_generic(ctx, &argv[1], &argv[2], End::Tail, End::Head)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,6 +664,29 @@ mod tests {
     }
 
     #[test]
+    fn lmove_and_rpoplpush() {
+        let t = T::new();
+        t.run("set s x");
+        t.run("rpush a 1 2 3");
+        assert_eq!(t.run("lmove a b left right"), bulk("1"));
+        assert_eq!(t.run("lmove a b up right"), err("ERR syntax error"));
+        assert_eq!(t.run("lmove nokey b left right"), Frame::Null);
+        assert_eq!(t.run("lmove a s left right"), err(WRONGTYPE));
+        assert_eq!(t.run("lmove s a left right"), err(WRONGTYPE));
+        assert_eq!(t.run("lmove nokey s left left"), Frame::Null);
+        assert_eq!(t.run("lmove a a left right"), bulk("2"));
+        assert_eq!(t.run("lrange a 0 -1"), strs(&["3", "2"]));
+        assert_eq!(t.run("rpoplpush a b"), bulk("2"));
+        assert_eq!(t.run("rpoplpush a b"), bulk("3"));
+        assert!(!t.exists("a"));
+        assert_eq!(t.run("lrange b 0 -1"), strs(&["3", "2", "1"]));
+        assert_eq!(t.run("rpoplpush nokey b"), Frame::Null);
+        t.run("rpush one x");
+        assert_eq!(t.run("rpoplpush one one"), bulk("x"));
+        assert_eq!(t.run("lrange one 0 -1"), strs(&["x"]));
+    }
+
+    #[test]
     fn table_entries_match_redis() {
         let spec = crate::lookup(b"LPUSH").unwrap();
         assert_eq!((spec.arity, spec.first_key, spec.last_key, spec.step), (-3, 1, 1, 1));
@@ -614,5 +694,7 @@ mod tests {
         assert_eq!(crate::lookup(b"lrange").unwrap().flags.names(), ["readonly"]);
         assert_eq!(crate::lookup(b"linsert").unwrap().arity, 5);
         assert_eq!(crate::lookup(b"lpos").unwrap().arity, -3);
+        let lmove = crate::lookup(b"lmove").unwrap();
+        assert_eq!((lmove.arity, lmove.first_key, lmove.last_key, lmove.step), (5, 1, 2, 1));
     }
 }
