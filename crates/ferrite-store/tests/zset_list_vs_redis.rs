@@ -147,7 +147,7 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let key = pick(rng, ZKEYS);
     let lkey = pick(rng, LKEYS);
-    match rng.random_range(0..37) {
+    match rng.random_range(0..38) {
         0..=4 => zadd_args(rng, key, false, &mut a),
         5 => zadd_args(rng, "zl", true, &mut a),
         6 => {
@@ -249,6 +249,20 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             pick(rng, MEMBERS).into(),
             pick(rng, MEMBERS).into(),
         ]),
+        35 => {
+            // Never from zbig: a large result would make the destination a
+            // skiplist in Redis, whose ZSCAN order differs.
+            let src = pick(rng, &["z1", "z2", "zl", "s", "l1"]);
+            a.extend(["zrangestore".into(), pick(rng, &["z1", "z2", "zd", "s", "l1"]).into(), src.into()]);
+            if src == "zl" && rng.random_bool(0.5) {
+                a.extend([pick(rng, LEX).into(), pick(rng, LEX).into(), "bylex".into()]);
+            } else if rng.random_bool(0.5) {
+                a.extend([pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into(), "byscore".into()]);
+            } else {
+                a.extend([pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]);
+            }
+            range_opts(rng, &mut a, &["rev", "limit", "withscores"]);
+        }
         34 => {
             if rng.random_bool(0.5) {
                 a.extend(["rpoplpush".into(), lkey.into(), pick(rng, LKEYS).into()]);

@@ -1,6 +1,6 @@
 //! Commands of the `sorted_set` family: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE,
 //! ZMSCORE, the ZRANGE family (ZRANGE, ZRANGEBYSCORE, ZREVRANGE,
-//! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX), ZRANK, ZREVRANK, ZCOUNT,
+//! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZRANGESTORE), ZRANK, ZREVRANK, ZCOUNT,
 //! ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX, ZPOPMIN,
 //! ZPOPMAX and ZSCAN.
 //!
@@ -17,6 +17,7 @@ use crate::ctx::Ctx;
 use crate::error::{StoreError, StoreResult};
 use crate::glob;
 use crate::reply;
+use crate::value::Value;
 use crate::value::zset::{LexBound, LexRange, RankSpan, ScoreRange, ZSet, ZSET_LEN_MAX};
 use crate::Frame;
 
@@ -51,6 +52,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Return a range of members in a sorted set, by lexicographical range", zrangebylex).since("2.8.9"),
     CommandSpec::data("zrevrangebylex", -4, R, KEY1, GROUP,
         "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings", zrevrangebylex).since("2.8.9"),
+    CommandSpec::data("zrangestore", -5, W.with(F::DENYOOM), (1, 2, 1), GROUP,
+        "Store a range of members from sorted set into another key", zrangestore).since("6.2.0"),
     CommandSpec::data("zrank", 3, R.with(F::FAST), KEY1, GROUP,
         "Determine the index of a member in a sorted set", zrank).since("2.0.0"),
     CommandSpec::data("zrevrank", 3, R.with(F::FAST), KEY1, GROUP,
@@ -389,22 +392,28 @@ struct RangeRequest {
     limit: Option<(i64, i64)>,
 }
 
-/// Redis `zrangeGenericCommand` argument parsing. `kind`/`reverse` are fixed
-/// by the legacy commands (`None`: ZRANGE, chosen by BYSCORE/BYLEX/REV).
-fn parse_range(argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -> StoreResult<RangeRequest> {
+/// Redis `zrangeGenericCommand` argument parsing of `args` = `src min max
+/// [options]`. `kind`/`reverse` are fixed by the legacy commands (`None`:
+/// ZRANGE, chosen by BYSCORE/BYLEX/REV); `store` (ZRANGESTORE) refuses
+/// WITHSCORES.
+fn parse_range(args: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>, store: bool) -> StoreResult<RangeRequest> {
+    // Indexes below follow `argv` of ZRANGE: 1 = key, 2 = min, 3 = max.
+    debug_assert!(args.len() >= 3);
+    let argv = |i: usize| &args[i - 1];
+    let argc = args.len() + 1;
     let mut with_scores = false;
     let mut limit = None;
     let mut kind_opt = kind;
     let mut reverse_opt = reverse;
     let mut j = 4;
-    while j < argv.len() {
-        let arg = &argv[j];
-        let left = argv.len() - j - 1;
-        if eq_ignore_case(arg, "withscores") {
+    while j < argc {
+        let arg = argv(j);
+        let left = argc - j - 1;
+        if !store && eq_ignore_case(arg, "withscores") {
             with_scores = true;
         } else if eq_ignore_case(arg, "limit") && left >= 2 {
-            let offset = args::parse_i64(&argv[j + 1])?;
-            let count = args::parse_i64(&argv[j + 2])?;
+            let offset = args::parse_i64(argv(j + 1))?;
+            let count = args::parse_i64(argv(j + 2))?;
             limit = Some((offset, count));
             j += 2;
         } else if reverse.is_none() && eq_ignore_case(arg, "rev") {
@@ -431,7 +440,7 @@ fn parse_range(argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -
         return Err(StoreError::Fixed("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
     }
     // Reverse score and lex ranges are given as `max min`.
-    let (min, max) = if reverse && kind != RangeKind::Rank { (&argv[3], &argv[2]) } else { (&argv[2], &argv[3]) };
+    let (min, max) = if reverse && kind != RangeKind::Rank { (argv(3), argv(2)) } else { (argv(2), argv(3)) };
     let query = match kind {
         RangeKind::Rank => RangeQuery::Rank { start: args::parse_i64(min)?, stop: args::parse_i64(max)? },
         RangeKind::Score => RangeQuery::Score(parse_score_range(min, max)?),
@@ -455,7 +464,7 @@ fn select_span(zset: &ZSet, request: &RangeRequest) -> RankSpan {
 }
 
 fn range_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -> StoreResult<Frame> {
-    let request = parse_range(argv, kind, reverse)?;
+    let request = parse_range(&argv[1..], kind, reverse, false)?;
     let resp3 = ctx.resp3();
     let Some(zset) = ctx.zset(&argv[1])? else {
         return Ok(reply::array(Vec::new()));
@@ -507,6 +516,30 @@ fn zrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 
 fn zrevrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     range_generic(ctx, argv, Some(RangeKind::Lex), Some(true))
+}
+
+fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let request = parse_range(&argv[2..], None, None, true)?;
+    let destination = &argv[1];
+    let result = match ctx.zset(&argv[2])? {
+        None => ZSet::new(),
+        Some(source) => {
+            let mut result = ZSet::new();
+            for (member, score) in source.iter_span(select_span(source, &request)) {
+                result.insert(member.clone(), score);
+            }
+            result
+        }
+    };
+    let stored = result.len();
+    if stored == 0 {
+        if ctx.exists(destination)? {
+            ctx.remove(destination)?;
+        }
+    } else {
+        ctx.insert(destination, Value::ZSet(result), None)?;
+    }
+    Ok(reply::count(stored))
 }
 
 // ---------------------------------------------------------------------------
@@ -882,6 +915,27 @@ mod tests {
         assert_eq!(t.run("zlexcount nokey - +"), int(0));
         assert_eq!(t.run("zremrangebylex z [b (d"), int(2));
         assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "d", "e"]));
+    }
+
+    #[test]
+    fn zrangestore_command() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c");
+        t.run("set s x");
+        assert_eq!(t.run("zrangestore d z 0 -1"), int(3));
+        assert_eq!(t.run("zrange d 0 -1 withscores"), scored2(&[("a", 1.0), ("b", 2.0), ("c", 3.0)]));
+        assert_eq!(t.run("zrangestore d z 0 -1 withscores"), err("ERR syntax error"));
+        assert_eq!(t.run("zrangestore d z 5 10"), int(0));
+        assert!(!t.exists("d"));
+        assert_eq!(t.run("zrangestore s z 0 0"), int(1));
+        assert_eq!(t.run("zrange s 0 -1"), strs(&["a"]));
+        assert_eq!(t.run("zrangestore d nokey 0 -1"), int(0));
+        assert_eq!(t.run("zrangestore d z (1 +inf byscore limit 0 1"), int(1));
+        assert_eq!(t.run("zrange d 0 -1"), strs(&["b"]));
+        assert_eq!(t.run("zrangestore d z [b [a bylex rev"), int(2));
+        assert_eq!(t.run("zrangestore d z 0"), err("ERR wrong number of arguments for 'zrangestore' command"));
+        t.run("set s2 x");
+        assert_eq!(t.run("zrangestore d s2 0 0"), err(WRONGTYPE));
     }
 
     #[test]
