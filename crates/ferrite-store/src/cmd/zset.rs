@@ -2,7 +2,7 @@
 //! ZMSCORE, the ZRANGE family (ZRANGE, ZRANGEBYSCORE, ZREVRANGE,
 //! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZRANGESTORE), ZRANK, ZREVRANK, ZCOUNT,
 //! ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX, ZPOPMIN,
-//! ZPOPMAX and ZSCAN.
+//! ZPOPMAX, ZRANDMEMBER and ZSCAN.
 //!
 //! Each handler parses every argument first (as Redis does, so syntax errors
 //! win over WRONGTYPE), then applies through [`Ctx`], then builds the reply.
@@ -72,6 +72,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Remove and return members with the lowest scores in a sorted set", zpopmin).since("5.0.0"),
     CommandSpec::data("zpopmax", -2, W.with(F::FAST), KEY1, GROUP,
         "Remove and return members with the highest scores in a sorted set", zpopmax).since("5.0.0"),
+    CommandSpec::data("zrandmember", -2, R, KEY1, GROUP,
+        "Get one or multiple random elements from a sorted set", zrandmember).since("6.2.0"),
     CommandSpec::data("zscan", -3, R, KEY1, GROUP,
         "Incrementally iterate sorted sets elements and associated scores", zscan).since("2.8.0"),
 ];
@@ -629,6 +631,71 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 }
 
 // ---------------------------------------------------------------------------
+// ZRANDMEMBER
+// ---------------------------------------------------------------------------
+
+/// Most elements `ZRANDMEMBER key -count` (repetitions allowed) returns; a
+/// larger count is refused instead of building an unbounded reply.
+pub const ZRANDMEMBER_REPEAT_COUNT_MAX: usize = 1 << 20;
+
+fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let resp3 = ctx.resp3();
+    let Some(count_arg) = argv.get(2) else {
+        let Some(zset) = ctx.zset(&argv[1])? else {
+            return Ok(reply::null());
+        };
+        let position = rand::random_range(0..zset.len());
+        return Ok(zset.get_position(position).map_or_else(reply::null, |(m, _)| reply::bulk(m.clone())));
+    };
+    let count = args::parse_i64(count_arg)?;
+    if count == i64::MIN {
+        return Err(StoreError::OutOfRange(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with_scores = match argv.get(3) {
+        None => false,
+        Some(arg) if argv.len() == 4 && eq_ignore_case(arg, "withscores") => true,
+        Some(_) => return Err(StoreError::Syntax),
+    };
+    if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(StoreError::OutOfRange("value is out of range"));
+    }
+    let Some(zset) = ctx.zset(&argv[1])? else {
+        return Ok(reply::array(Vec::new()));
+    };
+    let wanted = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+    let len = zset.len();
+    if wanted == 0 || len == 0 {
+        return Ok(reply::array(Vec::new()));
+    }
+    let mut rng = rand::rng();
+    let picked: Vec<(&Bytes, f64)> = if count < 0 || wanted == 1 {
+        // Repetitions allowed.
+        if wanted > ZRANDMEMBER_REPEAT_COUNT_MAX {
+            return Err(StoreError::Message(format!(
+                "ERR count is too large (at most {ZRANDMEMBER_REPEAT_COUNT_MAX} elements with repetitions)"
+            )));
+        }
+        (0..wanted)
+            .filter_map(|_| zset.get_position(rand::Rng::random_range(&mut rng, 0..len)))
+            .collect()
+    } else if wanted >= len {
+        // The whole set (Redis 7.0 sends a compact set highest first).
+        zset.iter_span(zset.span_by_rank(0, -1, true)).collect()
+    } else {
+        rand::seq::index::sample(&mut rng, len, wanted)
+            .into_iter()
+            .filter_map(|position| zset.get_position(position))
+            .collect()
+    };
+    if !with_scores {
+        return Ok(reply::array(picked.into_iter().map(|(m, _)| reply::bulk(m.clone())).collect()));
+    }
+    Ok(scored(resp3, picked.into_iter()))
+}
+
+// ---------------------------------------------------------------------------
 // ZSCAN
 // ---------------------------------------------------------------------------
 
@@ -1038,6 +1105,45 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 300);
+    }
+
+    #[test]
+    fn zrandmember_command() {
+        let t = T::new();
+        t.run("zadd z 1 a 2 b 3 c");
+        t.run("set s x");
+        assert_eq!(t.run("zrandmember nokey"), Frame::Null);
+        assert_eq!(t.run("zrandmember nokey 5"), strs(&[]));
+        assert_eq!(t.run("zrandmember z 0"), strs(&[]));
+        assert_eq!(t.run("zrandmember z 5"), strs(&["c", "b", "a"]));
+        assert_eq!(t.run("zrandmember z 5 withscores"), scored2(&[("c", 3.0), ("b", 2.0), ("a", 1.0)]));
+        assert_eq!(t.run3("zrandmember z 3 withscores"), scored3(&[("c", 3.0), ("b", 2.0), ("a", 1.0)]));
+        assert_eq!(t.run("zrandmember z 5 foo"), err("ERR syntax error"));
+        assert_eq!(t.run("zrandmember z 5 withscores x"), err("ERR syntax error"));
+        assert_eq!(t.run("zrandmember z x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zrandmember z -9223372036854775808"),
+            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        );
+        assert_eq!(t.run("zrandmember z -5000000000000000000 withscores"), err("ERR value is out of range"));
+        assert_eq!(t.run("zrandmember z -2000000"), err("ERR count is too large (at most 1048576 elements with repetitions)"));
+        assert_eq!(t.run("zrandmember s"), err(WRONGTYPE));
+        assert_eq!(t.run("zrandmember s 0"), err(WRONGTYPE));
+        let members = [bulk("a"), bulk("b"), bulk("c")];
+        let Frame::Bulk(_) = t.run("zrandmember z") else { panic!("one member") };
+        assert!(members.contains(&t.run("zrandmember z")));
+        for _ in 0..20 {
+            let Frame::Array(two) = t.run("zrandmember z 2") else { panic!() };
+            assert_eq!(two.len(), 2);
+            assert_ne!(two[0], two[1], "distinct members");
+            assert!(two.iter().all(|m| members.contains(m)));
+            let Frame::Array(many) = t.run("zrandmember z -10") else { panic!() };
+            assert_eq!(many.len(), 10);
+            assert!(many.iter().all(|m| members.contains(m)));
+            let Frame::Array(one) = t.run3("zrandmember z -1 withscores") else { panic!() };
+            let [Frame::Array(pair)] = &one[..] else { panic!("one pair") };
+            assert_eq!(pair.len(), 2);
+        }
     }
 
     #[test]
