@@ -308,7 +308,7 @@ fn run(seed: u64, steps: usize, resp3: bool, server: &Server) {
         let command = random_command(&mut rng);
         let args = argv(&command);
         let expected = redis.call(&args);
-        let frame = store.execute_proto(0, &args, resp3).expect("not blocked");
+        let frame = store.execute_with(0, &args, protocol).expect("not blocked");
         let got = encode_to_vec(&frame, protocol);
         assert!(
             got == expected,

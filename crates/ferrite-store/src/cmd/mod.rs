@@ -32,16 +32,20 @@ use crate::Frame;
 
 pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
 pub mod set;
 pub mod strings;
+pub mod zset;
 
 /// Every family's table; add a family with one line here.
 const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     hash::COMMANDS,
+    list::COMMANDS,
     set::COMMANDS,
+    zset::COMMANDS,
     server::COMMANDS,
 ];
 

@@ -769,7 +769,7 @@ mod tests {
             self.store.execute(0, &argv(line)).expect("not blocked")
         }
         fn run3(&self, line: &str) -> Frame {
-            self.store.execute_proto(0, &argv(line), true).expect("not blocked")
+            self.store.execute_with(0, &argv(line), ferrite_protocol::Protocol::Resp3).expect("not blocked")
         }
         /// Whether `key` exists in db 0 (without going through another family's command).
         fn exists(&self, key: &str) -> bool {
