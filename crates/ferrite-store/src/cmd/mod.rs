@@ -183,7 +183,7 @@ pub struct CommandSpec {
     /// For `movablekeys` commands (`WASM.CALL f numkeys k1 k2 …`): index of the
     /// numkeys argument; the keys follow it. 0 = not such a command.
     pub numkeys_index: usize,
-    /// Command group (`string`, `generic`, `hash`, `set`, `list`, `sorted_set`,
+    /// Command group (`string`, `generic`, `hash`, `set`, `list`, `sorted-set`,
     /// `connection`, `server`, `transactions`, `scripting`).
     pub group: &'static str,
     /// One-line summary (COMMAND DOCS).
@@ -391,7 +391,7 @@ impl CommandSpec {
             "hash" => have.push("@hash"),
             "set" => have.push("@set"),
             "list" => have.push("@list"),
-            "sorted_set" => have.push("@sortedset"),
+            "sorted-set" => have.push("@sortedset"),
             "connection" => have.push("@connection"),
             "transactions" => have.push("@transaction"),
             "scripting" => have.push("@scripting"),

@@ -21,7 +21,7 @@ use crate::value::Value;
 use crate::value::zset::{LexBound, LexRange, RankSpan, ScoreRange, ZSet, ZSET_LEN_MAX};
 use crate::Frame;
 
-const GROUP: &str = "sorted_set";
+const GROUP: &str = "sorted-set";
 const W: F = F::WRITE;
 const R: F = F::READONLY;
 const KEY1: (i32, i32, i32) = (1, 1, 1);
@@ -29,7 +29,7 @@ const KEY1: (i32, i32, i32) = (1, 1, 1);
 /// This family's commands.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::data("zadd", -4, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
-        "Add one or more members to a sorted set, or update the score of members that already exist", zadd).since("1.2.0"),
+        "Add one or more members to a sorted set, or update its score if it already exists", zadd).since("1.2.0"),
     CommandSpec::data("zincrby", 4, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
         "Increment the score of a member in a sorted set", zincrby).since("1.2.0"),
     CommandSpec::data("zrem", -3, W.with(F::FAST), KEY1, GROUP,
@@ -51,7 +51,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::data("zrangebylex", -4, R, KEY1, GROUP,
         "Return a range of members in a sorted set, by lexicographical range", zrangebylex).since("2.8.9"),
     CommandSpec::data("zrevrangebylex", -4, R, KEY1, GROUP,
-        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings", zrevrangebylex).since("2.8.9"),
+        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", zrevrangebylex).since("2.8.9"),
     CommandSpec::data("zrangestore", -5, W.with(F::DENYOOM), (1, 2, 1), GROUP,
         "Store a range of members from sorted set into another key", zrangestore).since("6.2.0"),
     CommandSpec::data("zrank", 3, R.with(F::FAST), KEY1, GROUP,
