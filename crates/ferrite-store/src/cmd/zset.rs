@@ -12,7 +12,9 @@
 use bytes::Bytes;
 
 use crate::args::{self, eq_ignore_case};
-use crate::cmd::{CommandFlags as F, CommandSpec};
+use crate::cmd::hash::random_indexes;
+use crate::cmd::keys::scan_reply;
+use crate::cmd::{scan_positions, CommandFlags as F, CommandSpec};
 use crate::ctx::Ctx;
 use crate::error::{StoreError, StoreResult};
 use crate::glob;
@@ -634,14 +636,11 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 // ZRANDMEMBER
 // ---------------------------------------------------------------------------
 
-/// Most elements `ZRANDMEMBER key -count` (repetitions allowed) returns; a
-/// larger count is refused instead of building an unbounded reply.
-pub const ZRANDMEMBER_REPEAT_COUNT_MAX: usize = 1 << 20;
-
 fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let resp3 = ctx.resp3();
+    let max = ctx.config().random_reply_elements_max;
     let Some(count_arg) = argv.get(2) else {
-        let Some(zset) = ctx.zset(&argv[1])? else {
+        let Some(zset) = ctx.zset(&argv[1])?.filter(|z| !z.is_empty()) else {
             return Ok(reply::null());
         };
         let position = rand::random_range(0..zset.len());
@@ -669,22 +668,11 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     if wanted == 0 || len == 0 {
         return Ok(reply::array(Vec::new()));
     }
-    let mut rng = rand::rng();
-    let picked: Vec<(&Bytes, f64)> = if count < 0 || wanted == 1 {
-        // Repetitions allowed.
-        if wanted > ZRANDMEMBER_REPEAT_COUNT_MAX {
-            return Err(StoreError::Message(format!(
-                "ERR count is too large (at most {ZRANDMEMBER_REPEAT_COUNT_MAX} elements with repetitions)"
-            )));
-        }
-        (0..wanted)
-            .filter_map(|_| zset.get_position(rand::Rng::random_range(&mut rng, 0..len)))
-            .collect()
-    } else if wanted >= len {
-        // The whole set (Redis 7.0 sends a compact set highest first).
+    let picked: Vec<(&Bytes, f64)> = if count > 0 && wanted >= len {
+        // The whole set; Redis 7.0 sends a compact sorted set highest first.
         zset.iter_span(zset.span_by_rank(0, -1, true)).collect()
     } else {
-        rand::seq::index::sample(&mut rng, len, wanted)
+        random_indexes(len, count, max)?
             .into_iter()
             .filter_map(|position| zset.get_position(position))
             .collect()
@@ -708,44 +696,40 @@ fn score_text(score: f64) -> Bytes {
 
 fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let cursor = args::parse_cursor(&argv[2])?;
-    let Some(zset) = ctx.zset(&argv[1])? else {
-        return Ok(reply::array(vec![reply::bulk(Bytes::from_static(b"0")), reply::array(Vec::new())]));
-    };
+    if ctx.zset(&argv[1])?.is_none() {
+        return Ok(scan_reply(0, Vec::new()));
+    }
     let options = args::parse_scan_options(&argv[3..], false)?;
+    let Some(zset) = ctx.zset(&argv[1])? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
     // As Redis: the pattern `*` means no filter (the glob itself does not
     // match an empty member with `*`).
-    let pattern = options.pattern.as_ref().filter(|p| &p[..] != b"*");
+    let pattern = options.pattern.as_deref().filter(|p| *p != b"*");
     let keep = |member: &[u8]| pattern.is_none_or(|p| glob::matches(p, member));
-    let mut out = Vec::new();
+    let mut items = Vec::new();
+    let mut push = |member: &Bytes, score: f64| {
+        if keep(member) {
+            items.push(reply::bulk(member.clone()));
+            items.push(reply::bulk(score_text(score)));
+        }
+    };
     let small = zset.len() <= ZSCAN_SMALL_ENTRIES_MAX
         && zset.iter().all(|(m, _)| m.len() <= ZSCAN_SMALL_MEMBER_BYTES_MAX);
-    let next = if small {
+    if small {
         // Like a listpack: everything at once, in order, cursor 0.
-        for (member, score) in zset.iter().filter(|(m, _)| keep(m)) {
-            out.push(reply::bulk(member.clone()));
-            out.push(reply::bulk(score_text(score)));
+        for (member, score) in zset.iter() {
+            push(member, score);
         }
-        0
-    } else {
-        // Positions are walked downwards from `cursor` (0 = from the top),
-        // the same scheme as the keyspace SCAN: members present for the
-        // whole scan are returned at least once.
-        let len = zset.len();
-        let mut position = if cursor == 0 { len } else { usize::try_from(cursor).unwrap_or(usize::MAX).min(len) };
-        let mut visited = 0usize;
-        while position > 0 && visited < options.count {
-            position -= 1;
-            visited += 1;
-            if let Some((member, score)) = zset.get_position(position) {
-                if keep(member) {
-                    out.push(reply::bulk(member.clone()));
-                    out.push(reply::bulk(score_text(score)));
-                }
-            }
+        return Ok(scan_reply(0, items));
+    }
+    let (positions, next) = scan_positions(zset.len(), cursor, options.count);
+    for position in positions.rev() {
+        if let Some((member, score)) = zset.get_position(position) {
+            push(member, score);
         }
-        position as u64
-    };
-    Ok(reply::array(vec![reply::bulk(Bytes::from(next.to_string())), reply::array(out)]))
+    }
+    Ok(scan_reply(next, items))
 }
 
 #[cfg(test)]
@@ -1126,7 +1110,8 @@ mod tests {
             err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
         );
         assert_eq!(t.run("zrandmember z -5000000000000000000 withscores"), err("ERR value is out of range"));
-        assert_eq!(t.run("zrandmember z -2000000"), err("ERR count is too large (at most 1048576 elements with repetitions)"));
+        let too_many = -(StoreConfig::default().random_reply_elements_max as i64) - 1;
+        assert_eq!(t.run(&format!("zrandmember z {too_many}")), err("ERR count is too large for one reply"));
         assert_eq!(t.run("zrandmember s"), err(WRONGTYPE));
         assert_eq!(t.run("zrandmember s 0"), err(WRONGTYPE));
         let members = [bulk("a"), bulk("b"), bulk("c")];
