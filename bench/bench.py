@@ -201,8 +201,11 @@ class Server:
             os.makedirs(self.dir, exist_ok=True)
             self.log_path = os.path.join(self.dir, "server.log")
             log = open(self.log_path, "wb")
+            # Default configuration: ferrite reads FERRITE_* variables (and refuses
+            # unknown ones such as this harness's FERRITE_BIN); flags go in FERRITE_ARGS.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("FERRITE_")}
             self.proc = subprocess.Popen(
-                self.argv(), cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                self.argv(), cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
             log.close()
             record_pids(self.settings)

@@ -28,7 +28,8 @@
 #   FERRITE_BIN=path     server to measure as "ferrite" instead of building
 #                        target/release/ferrite (FERRITE_BIN=redis-server
 #                        self-tests the harness); implies WRITE_DOCS=0
-#   FERRITE_ARGS="..."   extra flags for that server
+#   FERRITE_ARGS="..."   extra flags for that server (the servers run without
+#                        any FERRITE_* variable of this environment)
 #   REDIS_BIN=redis-server
 #   RATE_LIMIT_WASM=path the Rust SDK rate_limit example module (default:
 #                        target/guests/rate_limit-rust.wasm, built with
@@ -49,16 +50,19 @@ die() { echo "bench: $*" >&2; exit 2; }
 for tool in redis-benchmark python3 timeout git; do
     command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
 done
+REDIS_BIN_GIVEN=${REDIS_BIN:-}
 : "${REDIS_BIN:=redis-server}"
 command -v "$REDIS_BIN" >/dev/null || die "$REDIS_BIN not found"
+REDIS_BIN=$(command -v "$REDIS_BIN")
+case $REDIS_BIN in /*) ;; *) REDIS_BIN=$ROOT/$REDIS_BIN ;; esac
 : "${BUILD_TIMEOUT_S:=3600}"
 
 # The exact command, for the report: the settings given in the environment.
 BENCH_COMMAND=""
 for var in ROUNDS REQUESTS REQUESTS_P16 CLIENTS KEYSPACE MEM_KEYS SKIP_WASM FERRITE_BIN FERRITE_ARGS \
-           REDIS_BIN RATE_LIMIT_WASM; do
-    if [ -n "${!var:-}" ] && { [ "$var" != REDIS_BIN ] || [ "$REDIS_BIN" != redis-server ]; }; then
-        BENCH_COMMAND+="$var=${!var} "
+           REDIS_BIN_GIVEN RATE_LIMIT_WASM; do
+    if [ -n "${!var:-}" ]; then
+        BENCH_COMMAND+="${var%_GIVEN}=${!var} "
     fi
 done
 BENCH_COMMAND+="scripts/bench.sh"
@@ -101,6 +105,9 @@ if [ -z "${FERRITE_BIN:-}" ]; then
 else
     command -v "$FERRITE_BIN" >/dev/null || die "FERRITE_BIN=$FERRITE_BIN not found"
     FERRITE_BIN=$(command -v "$FERRITE_BIN")
+    # Absolute (the servers run in their own directories), symlinks kept:
+    # Debian's redis-server is a link that dispatches on its name.
+    case $FERRITE_BIN in /*) ;; *) FERRITE_BIN=$ROOT/$FERRITE_BIN ;; esac
     : "${WRITE_DOCS:=0}"
 fi
 export FERRITE_BIN WRITE_DOCS REDIS_BIN
