@@ -1,0 +1,3 @@
+module ferrite.test/wasiguest
+
+go 1.24
