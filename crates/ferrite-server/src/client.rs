@@ -117,11 +117,20 @@ pub enum RegisterError {
     MaxClients,
 }
 
+/// The first id a client gets: Redis 7.0 gives ids 1 and 2 to its internal
+/// scripting clients, so its first connection is client 3.
+pub const FIRST_CLIENT_ID: u64 = 3;
+
 /// All connected clients.
-#[derive(Default)]
 pub struct Clients {
     next_id: AtomicU64,
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients { next_id: AtomicU64::new(FIRST_CLIENT_ID), clients: Mutex::new(BTreeMap::new()) }
+    }
 }
 
 impl Clients {
@@ -137,7 +146,7 @@ impl Clients {
         if clients.len() >= maxclients {
             return Err(RegisterError::MaxClients);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let info = Arc::new(ClientInfo::new(id, addr, laddr, fd));
         clients.insert(id, Arc::clone(&info));
         Ok(info)
@@ -184,10 +193,10 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let a = clients.register(addr, addr, 7, 2).unwrap();
         let b = clients.register(addr, addr, 7, 2).unwrap();
-        assert_eq!((a.id, b.id), (1, 2));
+        assert_eq!((a.id, b.id), (3, 4));
         assert_eq!(clients.register(addr, addr, 7, 2).err(), Some(RegisterError::MaxClients));
         clients.unregister(a.id);
-        assert_eq!(clients.register(addr, addr, 7, 2).unwrap().id, 3);
-        assert!(b.line().starts_with("id=2 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=7 name= age=0 idle=0 flags=N db=0"));
+        assert_eq!(clients.register(addr, addr, 7, 2).unwrap().id, 5);
+        assert!(b.line().starts_with("id=4 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=7 name= age=0 idle=0 flags=N db=0"));
     }
 }

@@ -176,8 +176,7 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
                 return Ok(());
             }
             if output.len() >= WRITE_FLUSH_BYTES {
-                info.omem_bytes.store(output.len(), Ordering::Relaxed);
-                flush(server, &mut stream, &mut output).await?;
+                flush_tracked(server, &info, &mut stream, &mut output).await?;
             }
         }
         info.qbuf_bytes.store(input.len(), Ordering::Relaxed);
@@ -185,13 +184,25 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
             return Err(CloseReason::QueryBufferLimit(input.len()));
         }
         if !output.is_empty() {
-            info.omem_bytes.store(output.len(), Ordering::Relaxed);
-            flush(server, &mut stream, &mut output).await?;
+            flush_tracked(server, &info, &mut stream, &mut output).await?;
         }
         if server.is_shutting_down() {
             return Ok(());
         }
     }
+}
+
+/// [`flush`], showing the pending bytes in CLIENT LIST (`omem`) meanwhile.
+async fn flush_tracked(
+    server: &Server,
+    info: &ClientInfo,
+    stream: &mut TcpStream,
+    output: &mut BytesMut,
+) -> Result<(), CloseReason> {
+    info.omem_bytes.store(output.len(), Ordering::Relaxed);
+    let result = flush(server, stream, output).await;
+    info.omem_bytes.store(0, Ordering::Relaxed);
+    result
 }
 
 async fn flush(server: &Server, stream: &mut TcpStream, output: &mut BytesMut) -> Result<(), CloseReason> {

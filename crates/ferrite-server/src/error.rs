@@ -73,6 +73,9 @@ pub enum CommandError {
     /// EXEC after a queueing error.
     #[error("EXECABORT Transaction discarded because of previous errors.")]
     ExecAbort,
+    /// EXEC itself rejected (arity, AUTH): the transaction is discarded.
+    #[error("EXECABORT Transaction discarded because of: {0}")]
+    ExecAbortBecause(String),
     /// A `no_multi` command inside MULTI.
     #[error("ERR Command not allowed inside a transaction")]
     NotAllowedInMulti,

@@ -111,6 +111,9 @@ fn multi_exact_replies() {
         (b"MULTI\r\n", b"+OK\r\n"),
         (b"FOO\r\n", b"-ERR unknown command 'FOO', with args beginning with: \r\n"),
         (b"EXEC\r\n", b"-EXECABORT Transaction discarded because of previous errors.\r\n"),
+        (b"MULTI\r\n", b"+OK\r\n"),
+        (b"EXEC x\r\n", b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (b"EXEC\r\n", b"-ERR EXEC without MULTI\r\n"),
     ];
     for (request, expected) in cases {
         let reply = roundtrip(&mut s, request, expected.len());
@@ -153,7 +156,6 @@ impl Drain for std::net::TcpStream {
 }
 
 #[test]
-#[ignore = "needs PTTL and DBSIZE from ferrite-store (landing next)"]
 fn expiry_with_px() {
     let server = Ferrite::start(&["--hz", "50"]);
     block_on(async {
@@ -185,7 +187,6 @@ fn expiry_with_px() {
 }
 
 #[test]
-#[ignore = "needs DBSIZE from ferrite-store (landing next)"]
 fn select_isolates_databases() {
     let server = Ferrite::start(&[]);
     let mut s = server.raw();
@@ -222,6 +223,7 @@ fn auth_with_requirepass() {
     let cases: &[(&[u8], &[u8])] = &[
         (b"GET a\r\n", b"-NOAUTH Authentication required.\r\n"),
         (b"PING\r\n", b"-NOAUTH Authentication required.\r\n"),
+        (b"EXEC\r\n", b"-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"),
         (b"FOO\r\n", b"-ERR unknown command 'FOO', with args beginning with: \r\n"),
         (b"HELLO 3\r\n", b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"),
         (b"AUTH wrong\r\n", b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"),

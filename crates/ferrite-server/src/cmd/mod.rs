@@ -81,14 +81,10 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
         }
     };
     if !spec.arity_ok(argv.len()) {
-        flag_multi(session);
-        server.stats.record_rejected(spec.name);
-        return Some(CommandError::WrongArity(spec.name).to_frame());
+        return Some(reject(server, session, spec, CommandError::WrongArity(spec.name)));
     }
     if !session.authenticated && !spec.flags.contains(CommandFlags::NO_AUTH) {
-        flag_multi(session);
-        server.stats.record_rejected(spec.name);
-        return Some(CommandError::NoAuth.to_frame());
+        return Some(reject(server, session, spec, CommandError::NoAuth));
     }
     if let Some(multi) = &mut session.multi {
         if !runs_inside_multi(spec.name) {
@@ -124,6 +120,20 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
     reply
 }
 
+/// Refuses a command before it runs, as Redis's `rejectCommand` does: the
+/// open transaction is flagged, and a refused EXEC discards it.
+fn reject(server: &Server, session: &mut Session, spec: &CommandSpec, err: CommandError) -> Frame {
+    server.stats.record_rejected(spec.name);
+    if spec.name == "exec" {
+        session.end_multi();
+        let text = err.to_string();
+        let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+        return CommandError::ExecAbortBecause(reason.to_owned()).to_frame();
+    }
+    flag_multi(session);
+    err.to_frame()
+}
+
 fn flag_multi(session: &mut Session) {
     if let Some(multi) = &mut session.multi {
         multi.failed = true;
@@ -134,7 +144,7 @@ fn flag_multi(session: &mut Session) {
 async fn run(server: &Arc<Server>, session: &mut Session, spec: &'static CommandSpec, argv: &[Bytes]) -> Option<Frame> {
     match spec.layer {
         Layer::Store => loop {
-            match server.store.execute(session.db, argv) {
+            match server.store.execute_with(session.db, argv, session.protocol) {
                 Ok(frame) => return Some(frame),
                 Err(blocked) => blocked.wait().await,
             }

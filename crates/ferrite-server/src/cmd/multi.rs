@@ -77,6 +77,7 @@ pub async fn exec(server: &Arc<Server>, session: &mut Session) -> Frame {
         return Frame::NullArray;
     }
     txn.disable_undo();
+    txn.set_protocol(session.protocol);
     let mut replies = Vec::with_capacity(multi.queued.len());
     for argv in &multi.queued {
         let started = Instant::now();
