@@ -7,11 +7,11 @@
 //! passes (it cannot compare against nothing).
 //! `FERRITE_DIFF_SEED=n` replays one run; `FERRITE_DIFF_STEPS=n` lengthens it.
 //!
-//! Inputs stay where Redis's reply does not depend on its internal encoding:
-//! ZSCAN only runs on small (listpack) sorted sets, which return everything
-//! in order; `-0` never reaches the large (skiplist) set `zbig`, which keeps
-//! the sign where a listpack does not; lex ranges are only used on a key
-//! whose scores are all 0.
+//! Inputs stay where Redis's reply does not depend on hash order: ZSCAN
+//! only runs on small (listpack) sorted sets, which return everything in
+//! order, so no STORE command writes a large result where ZSCAN may look;
+//! lex ranges are only used on a key whose scores are all 0. The large set
+//! `zbig` (skiplist in Redis) does get `-0` scores, which it keeps.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -116,11 +116,7 @@ fn zadd_args(rng: &mut StdRng, key: &str, lex_key: bool, out: &mut Vec<String>) 
         }
     }
     for _ in 0..rng.random_range(1..=3) {
-        let score = match pick(rng, SCORES) {
-            _ if lex_key => "0",
-            "-0" if key == "zbig" => "1",
-            score => score,
-        };
+        let score = if lex_key { "0" } else { pick(rng, SCORES) };
         out.push(score.into());
         out.push(pick(rng, MEMBERS).into());
     }
@@ -147,16 +143,10 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let key = pick(rng, ZKEYS);
     let lkey = pick(rng, LKEYS);
-    match rng.random_range(0..38) {
+    match rng.random_range(0..40) {
         0..=4 => zadd_args(rng, key, false, &mut a),
         5 => zadd_args(rng, "zl", true, &mut a),
-        6 => {
-            let incr = match pick(rng, SCORES) {
-                "-0" => "2",
-                incr => incr,
-            };
-            a.extend(["zincrby".into(), key.into(), incr.into(), pick(rng, MEMBERS).into()]);
-        }
+        6 => a.extend(["zincrby".into(), key.into(), pick(rng, SCORES).into(), pick(rng, MEMBERS).into()]),
         7 => a.extend(["zrem".into(), key.into(), pick(rng, MEMBERS).into(), pick(rng, MEMBERS).into()]),
         8 => a.extend(["zcard".into(), key.into()]),
         9 => a.extend(["zscore".into(), key.into(), pick(rng, MEMBERS).into()]),
@@ -249,6 +239,46 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             pick(rng, MEMBERS).into(),
             pick(rng, MEMBERS).into(),
         ]),
+        36 | 37 => {
+            // Set operations; zbig only for replies (a large stored result
+            // would make ZSCAN of its destination walk hash order).
+            let (name, store) = *[("zunion", false), ("zinter", false), ("zdiff", false), ("zintercard", false),
+                ("zunionstore", true), ("zinterstore", true), ("zdiffstore", true)]
+                .choose(rng)
+                .expect("non-empty");
+            let sources: &[&str] = if store {
+                &["z1", "z2", "zl", "sset", "s", "l1", "nokey"]
+            } else {
+                &["z1", "zbig", "zl", "sset", "s", "nokey"]
+            };
+            a.push(name.into());
+            if store {
+                a.push(pick(rng, &["z1", "z2", "zd", "s", "l1"]).into());
+            }
+            let n = rng.random_range(1..=3);
+            a.push(if rng.random_ratio(1, 15) { pick(rng, &["0", "-1", "x", "5"]).to_string() } else { n.to_string() });
+            for _ in 0..n {
+                a.push(pick(rng, sources).into());
+            }
+            if name == "zintercard" {
+                if rng.random_bool(0.5) {
+                    a.extend(["limit".into(), pick(rng, COUNTS).into()]);
+                }
+            } else {
+                if rng.random_ratio(1, 3) {
+                    a.push("weights".into());
+                    for _ in 0..n {
+                        a.push(pick(rng, &["1", "2", "-1", "0.5", "inf", "-inf", "0", "x"]).into());
+                    }
+                }
+                if rng.random_ratio(1, 3) {
+                    a.extend(["aggregate".into(), pick(rng, &["sum", "MIN", "max", "avg"]).into()]);
+                }
+                if rng.random_ratio(1, 2) {
+                    a.push("withscores".into());
+                }
+            }
+        }
         35 => {
             // Never from zbig: a large result would make the destination a
             // skiplist in Redis, whose ZSCAN order differs.
@@ -299,7 +329,8 @@ fn run(seed: u64, steps: usize, resp3: bool, server: &Server) {
         big.push(format!("{}", (i % 150) as f64 / 2.0 - 20.0));
         big.push(format!("m{i}"));
     }
-    for setup in [vec!["set".to_string(), "s".into(), "x".into()], big] {
+    let sset = ["sadd", "sset", "a", "c", "e", "x"].iter().map(|s| s.to_string()).collect();
+    for setup in [vec!["set".to_string(), "s".into(), "x".into()], sset, big] {
         redis.call(&argv(&setup));
         store.execute(0, &argv(&setup)).expect("not blocked");
     }

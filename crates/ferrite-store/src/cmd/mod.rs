@@ -308,16 +308,26 @@ impl CommandSpec {
     /// Positions beyond `argv` are ignored; a bad numkeys yields no keys.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> Vec<&'a Bytes> {
         if self.numkeys_index > 0 {
+            // Fixed keys before numkeys (ZUNIONSTORE's destination), then the counted ones.
+            let mut keys: Vec<&'a Bytes> = Vec::new();
+            if self.first_key > 0 && self.step > 0 {
+                let mut i = self.first_key as usize;
+                while i <= self.last_key.max(self.first_key) as usize && i < self.numkeys_index && i < argv.len() {
+                    keys.push(&argv[i]);
+                    i += self.step as usize;
+                }
+            }
             let Some(n) = argv
                 .get(self.numkeys_index)
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .and_then(|s| s.parse::<usize>().ok())
             else {
-                return Vec::new();
+                return keys;
             };
             let start = self.numkeys_index + 1;
             let end = start.saturating_add(n).min(argv.len());
-            return argv.get(start..end).unwrap_or(&[]).iter().collect();
+            keys.extend(argv.get(start..end).unwrap_or(&[]).iter());
+            return keys;
         }
         if self.first_key <= 0 || self.step <= 0 {
             return Vec::new();

@@ -2,7 +2,8 @@
 //! ZMSCORE, the ZRANGE family (ZRANGE, ZRANGEBYSCORE, ZREVRANGE,
 //! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZRANGESTORE), ZRANK, ZREVRANK, ZCOUNT,
 //! ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX, ZPOPMIN,
-//! ZPOPMAX, ZRANDMEMBER and ZSCAN.
+//! ZPOPMAX, ZRANDMEMBER, ZSCAN, and the multi-key ZUNION, ZINTER, ZDIFF,
+//! their STORE forms and ZINTERCARD.
 //!
 //! Each handler parses every argument first (as Redis does, so syntax errors
 //! win over WRONGTYPE), then applies through [`Ctx`], then builds the reply.
@@ -76,16 +77,23 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Remove and return members with the highest scores in a sorted set", zpopmax).since("5.0.0"),
     CommandSpec::data("zrandmember", -2, R, KEY1, GROUP,
         "Get one or multiple random elements from a sorted set", zrandmember).since("6.2.0"),
+    CommandSpec::data("zunion", -3, R, (0, 0, 0), GROUP,
+        "Add multiple sorted sets", zunion).since("6.2.0").numkeys_at(1),
+    CommandSpec::data("zinter", -3, R, (0, 0, 0), GROUP,
+        "Intersect multiple sorted sets", zinter).since("6.2.0").numkeys_at(1),
+    CommandSpec::data("zdiff", -3, R, (0, 0, 0), GROUP,
+        "Subtract multiple sorted sets", zdiff).since("6.2.0").numkeys_at(1),
+    CommandSpec::data("zunionstore", -4, W.with(F::DENYOOM), KEY1, GROUP,
+        "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore).since("2.0.0").numkeys_at(2),
+    CommandSpec::data("zinterstore", -4, W.with(F::DENYOOM), KEY1, GROUP,
+        "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore).since("2.0.0").numkeys_at(2),
+    CommandSpec::data("zdiffstore", -4, W.with(F::DENYOOM), KEY1, GROUP,
+        "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore).since("6.2.0").numkeys_at(2),
+    CommandSpec::data("zintercard", -3, R, (0, 0, 0), GROUP,
+        "Intersect multiple sorted sets and return the cardinality of the result", zintercard).since("7.0.0").numkeys_at(1),
     CommandSpec::data("zscan", -3, R, KEY1, GROUP,
         "Incrementally iterate sorted sets elements and associated scores", zscan).since("2.8.0"),
 ];
-
-/// Sorted sets with at most this many members, each at most
-/// [`ZSCAN_SMALL_MEMBER_BYTES_MAX`] long, answer ZSCAN in one step in score
-/// order, as Redis's listpack encoding does (`zset-max-listpack-entries`).
-const ZSCAN_SMALL_ENTRIES_MAX: usize = 128;
-/// See [`ZSCAN_SMALL_ENTRIES_MAX`] (`zset-max-listpack-value`).
-const ZSCAN_SMALL_MEMBER_BYTES_MAX: usize = 64;
 
 const ERR_NOT_FLOAT_RANGE: StoreError = StoreError::Fixed("ERR min or max is not a float");
 const ERR_NOT_LEX_RANGE: StoreError = StoreError::Fixed("ERR min or max not valid string range item");
@@ -528,10 +536,12 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let result = match ctx.zset(&argv[2])? {
         None => ZSet::new(),
         Some(source) => {
-            let mut result = ZSet::new();
+            // Built expanded, then compacted if small, as Redis sizes it.
+            let mut result = ZSet::new_expanded();
             for (member, score) in source.iter_span(select_span(source, &request)) {
                 result.insert(member.clone(), score);
             }
+            result.compact_if_small();
             result
         }
     };
@@ -668,10 +678,11 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     if wanted == 0 || len == 0 {
         return Ok(reply::array(Vec::new()));
     }
-    let picked: Vec<(&Bytes, f64)> = if count > 0 && wanted >= len {
+    let picked: Vec<(&Bytes, f64)> = if count > 0 && wanted >= len && zset.is_compact() {
         // The whole set; Redis 7.0 sends a compact sorted set highest first.
         zset.iter_span(zset.span_by_rank(0, -1, true)).collect()
     } else {
+        // Larger counts of an expanded set: every position, in map order.
         random_indexes(len, count, max)?
             .into_iter()
             .filter_map(|position| zset.get_position(position))
@@ -681,6 +692,268 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         return Ok(reply::array(picked.into_iter().map(|(m, _)| reply::bulk(m.clone())).collect()));
     }
     Ok(scored(resp3, picked.into_iter()))
+}
+
+// ---------------------------------------------------------------------------
+// ZUNION / ZINTER / ZDIFF (+STORE) / ZINTERCARD
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+/// Redis `zunionInterAggregate`.
+fn aggregate(target: &mut f64, value: f64, how: Aggregate) {
+    match how {
+        Aggregate::Sum => {
+            *target += value;
+            // inf + -inf
+            if target.is_nan() {
+                *target = 0.0;
+            }
+        }
+        Aggregate::Min => {
+            if value < *target {
+                *target = value;
+            }
+        }
+        Aggregate::Max => {
+            if value > *target {
+                *target = value;
+            }
+        }
+    }
+}
+
+/// One input of a set operation: a copy of a sorted set's or a set's
+/// elements (set members score 1, as in Redis), with its weight.
+struct OpSource {
+    items: Vec<(Bytes, f64)>,
+    index: hashbrown::HashMap<Bytes, f64>,
+    weight: f64,
+}
+
+/// Reads `numkeys` and the source keys (`argv[numkeys_at]…`) as Redis does:
+/// the count first, then every key's type, before any option.
+fn read_sources(ctx: &mut Ctx<'_>, argv: &[Bytes], numkeys_at: usize, name: &'static str) -> StoreResult<Vec<OpSource>> {
+    let numkeys = args::parse_i64(&argv[numkeys_at])?;
+    if numkeys < 1 {
+        return Err(StoreError::Message(format!("ERR at least 1 input key is needed for '{name}' command")));
+    }
+    let available = argv.len() - numkeys_at - 1;
+    let count = usize::try_from(numkeys).unwrap_or(usize::MAX);
+    if count > available {
+        return Err(StoreError::Syntax);
+    }
+    let mut sources = Vec::with_capacity(count);
+    for key in &argv[numkeys_at + 1..numkeys_at + 1 + count] {
+        let items: Vec<(Bytes, f64)> = match ctx.get(key)? {
+            None => Vec::new(),
+            Some(Value::ZSet(z)) => z.iter().map(|(m, s)| (m.clone(), s)).collect(),
+            Some(Value::Set(set)) => set.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Some(_) => return Err(StoreError::WrongType),
+        };
+        sources.push(OpSource { items, index: hashbrown::HashMap::new(), weight: 1.0 });
+    }
+    Ok(sources)
+}
+
+/// Parses `[WEIGHTS w…] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]` after the keys.
+fn parse_op_options(
+    options: &[Bytes],
+    sources: &mut [OpSource],
+    op: SetOp,
+    store: bool,
+) -> StoreResult<(Aggregate, bool)> {
+    let mut how = Aggregate::Sum;
+    let mut with_scores = false;
+    let mut j = 0;
+    while j < options.len() {
+        let remaining = options.len() - j;
+        let arg = &options[j];
+        if op != SetOp::Diff && remaining > sources.len() && eq_ignore_case(arg, "weights") {
+            for (source, weight) in sources.iter_mut().zip(&options[j + 1..]) {
+                source.weight = parse_score(weight).map_err(|_| StoreError::Fixed("ERR weight value is not a float"))?;
+            }
+            j += 1 + sources.len();
+        } else if op != SetOp::Diff && remaining >= 2 && eq_ignore_case(arg, "aggregate") {
+            let value = &options[j + 1];
+            how = if eq_ignore_case(value, "sum") {
+                Aggregate::Sum
+            } else if eq_ignore_case(value, "min") {
+                Aggregate::Min
+            } else if eq_ignore_case(value, "max") {
+                Aggregate::Max
+            } else {
+                return Err(StoreError::Syntax);
+            };
+            j += 2;
+        } else if !store && eq_ignore_case(arg, "withscores") {
+            with_scores = true;
+            j += 1;
+        } else {
+            return Err(StoreError::Syntax);
+        }
+    }
+    Ok((how, with_scores))
+}
+
+/// Computes the operation as Redis's `zunionInterDiffGenericCommand` does
+/// (same source order, so sums round the same way).
+fn compute(mut sources: Vec<OpSource>, op: SetOp, how: Aggregate) -> ZSet {
+    // Redis builds the result expanded; only the STORE forms compact it.
+    let mut result = ZSet::new_expanded();
+    if op != SetOp::Diff {
+        // Smallest first, stable like glibc's qsort for small arrays.
+        sources.sort_by_key(|s| s.items.len());
+    }
+    for source in sources.iter_mut().skip(1) {
+        source.index = source.items.iter().cloned().collect();
+    }
+    match op {
+        SetOp::Union => {
+            let mut acc: indexmap::IndexMap<Bytes, f64, crate::value::BuildHasher> = indexmap::IndexMap::default();
+            for source in &sources {
+                for (member, score) in &source.items {
+                    let mut value = source.weight * score;
+                    if value.is_nan() {
+                        value = 0.0;
+                    }
+                    match acc.get_mut(member) {
+                        Some(existing) => aggregate(existing, value, how),
+                        None => {
+                            acc.insert(member.clone(), value);
+                        }
+                    }
+                }
+            }
+            for (member, score) in acc {
+                result.insert(member, score);
+            }
+        }
+        SetOp::Inter => {
+            let Some((first, rest)) = sources.split_first() else {
+                return result;
+            };
+            'members: for (member, score) in &first.items {
+                let mut value = first.weight * score;
+                if value.is_nan() {
+                    value = 0.0;
+                }
+                for other in rest {
+                    match other.index.get(member) {
+                        Some(s) => aggregate(&mut value, s * other.weight, how),
+                        None => continue 'members,
+                    }
+                }
+                result.insert(member.clone(), value);
+            }
+        }
+        SetOp::Diff => {
+            let Some((first, rest)) = sources.split_first() else {
+                return result;
+            };
+            for (member, score) in &first.items {
+                if !rest.iter().any(|other| other.index.contains_key(member)) {
+                    result.insert(member.clone(), *score);
+                }
+            }
+        }
+    }
+    result
+}
+
+fn set_op_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp, store: bool, name: &'static str) -> StoreResult<Frame> {
+    let numkeys_at = if store { 2 } else { 1 };
+    let mut sources = read_sources(ctx, argv, numkeys_at, name)?;
+    let options = &argv[numkeys_at + 1 + sources.len()..];
+    let (how, with_scores) = parse_op_options(options, &mut sources, op, store)?;
+    let mut result = compute(sources, op, how);
+    if store {
+        result.compact_if_small();
+        let destination = &argv[1];
+        let stored = result.len();
+        if stored == 0 {
+            if ctx.exists(destination)? {
+                ctx.remove(destination)?;
+            }
+        } else {
+            ctx.insert(destination, Value::ZSet(result), None)?;
+        }
+        return Ok(reply::count(stored));
+    }
+    if !with_scores {
+        return Ok(reply::array(result.iter().map(|(m, _)| reply::bulk(m.clone())).collect()));
+    }
+    Ok(scored(ctx.resp3(), result.iter()))
+}
+
+fn zunion(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Union, false, "zunion")
+}
+
+fn zinter(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Inter, false, "zinter")
+}
+
+fn zdiff(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Diff, false, "zdiff")
+}
+
+fn zunionstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Union, true, "zunionstore")
+}
+
+fn zinterstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Inter, true, "zinterstore")
+}
+
+fn zdiffstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    set_op_generic(ctx, argv, SetOp::Diff, true, "zdiffstore")
+}
+
+fn zintercard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let mut sources = read_sources(ctx, argv, 1, "zintercard")?;
+    let options = &argv[2 + sources.len()..];
+    let mut limit = 0usize;
+    let mut j = 0;
+    while j < options.len() {
+        if eq_ignore_case(&options[j], "limit") && j + 1 < options.len() {
+            let err = StoreError::Fixed("ERR LIMIT can't be negative");
+            let n = args::parse_i64(&options[j + 1]).map_err(|_| err.clone())?;
+            limit = usize::try_from(n).map_err(|_| err)?;
+            j += 2;
+        } else {
+            return Err(StoreError::Syntax);
+        }
+    }
+    sources.sort_by_key(|s| s.items.len());
+    for source in sources.iter_mut().skip(1) {
+        source.index = source.items.iter().cloned().collect();
+    }
+    let Some((first, rest)) = sources.split_first() else {
+        return Ok(reply::int(0));
+    };
+    let mut count = 0usize;
+    for (member, _) in &first.items {
+        if rest.iter().all(|other| other.index.contains_key(member)) {
+            count += 1;
+            if limit > 0 && count >= limit {
+                break;
+            }
+        }
+    }
+    Ok(reply::count(count))
 }
 
 // ---------------------------------------------------------------------------
@@ -714,9 +987,7 @@ fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             items.push(reply::bulk(score_text(score)));
         }
     };
-    let small = zset.len() <= ZSCAN_SMALL_ENTRIES_MAX
-        && zset.iter().all(|(m, _)| m.len() <= ZSCAN_SMALL_MEMBER_BYTES_MAX);
-    if small {
+    if zset.is_compact() {
         // Like a listpack: everything at once, in order, cursor 0.
         for (member, score) in zset.iter() {
             push(member, score);
@@ -1129,6 +1400,72 @@ mod tests {
             let [Frame::Array(pair)] = &one[..] else { panic!("one pair") };
             assert_eq!(pair.len(), 2);
         }
+    }
+
+    #[test]
+    fn union_inter_diff() {
+        let t = T::new();
+        t.run("zadd a 1 x 2 y 3 z");
+        t.run("zadd b 10 y 20 z 30 w");
+        t.run("sadd s y w q");
+        t.run("set str v");
+        assert_eq!(t.run("zunion 2 a b withscores"), scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]));
+        assert_eq!(
+            t.run("zunion 3 a b s withscores"),
+            scored2(&[("q", 1.0), ("x", 1.0), ("y", 13.0), ("z", 23.0), ("w", 31.0)])
+        );
+        assert_eq!(t.run3("zinter 2 a b withscores"), scored3(&[("y", 12.0), ("z", 23.0)]));
+        assert_eq!(t.run("zinter 2 a b weights 2 3 aggregate max withscores"), scored2(&[("y", 30.0), ("z", 60.0)]));
+        assert_eq!(t.run("zinter 2 a b aggregate min"), strs(&["y", "z"]));
+        assert_eq!(t.run("zunion 0 a"), err("ERR at least 1 input key is needed for 'zunion' command"));
+        assert_eq!(t.run("zunion -1 a"), err("ERR at least 1 input key is needed for 'zunion' command"));
+        assert_eq!(t.run("zunion x a"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("zunion 3 a b"), err("ERR syntax error"));
+        assert_eq!(t.run("zunion 2 a str"), err(WRONGTYPE));
+        assert_eq!(t.run("zunion 2 a str foo"), err(WRONGTYPE));
+        assert_eq!(t.run("zunion 2 a b weights 1"), err("ERR syntax error"));
+        assert_eq!(t.run("zunion 2 a b weights 1 x"), err("ERR weight value is not a float"));
+        assert_eq!(t.run("zunion 1 a weights nan"), err("ERR weight value is not a float"));
+        assert_eq!(t.run("zunion 2 a b aggregate foo"), err("ERR syntax error"));
+        assert_eq!(t.run("zunion 2 a b aggregate"), err("ERR syntax error"));
+        assert_eq!(t.run("zunionstore d 2 a b withscores"), err("ERR syntax error"));
+        assert_eq!(t.run("zunionstore d 2 a b"), int(4));
+        assert_eq!(t.run("zrange d 0 -1 withscores"), scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]));
+        assert_eq!(t.run("zunionstore d 0 a"), err("ERR at least 1 input key is needed for 'zunionstore' command"));
+        assert_eq!(t.run("zdiff 2 a b withscores"), scored2(&[("x", 1.0)]));
+        assert_eq!(t.run("zdiff 2 a b weights 1 1"), err("ERR syntax error"));
+        assert_eq!(t.run("zdiffstore d 2 b a"), int(1));
+        assert_eq!(t.run("zrange d 0 -1"), strs(&["w"]));
+        assert_eq!(t.run("zdiffstore d 1 nokey"), int(0));
+        assert!(!t.exists("d"));
+        assert_eq!(t.run("zinterstore str 2 a b"), int(2));
+        assert_eq!(t.run("zrange str 0 -1"), strs(&["y", "z"]));
+        assert_eq!(t.run("zinterstore d 2 a nokey"), int(0));
+        assert_eq!(
+            t.run("zunion 2 a b weights inf -inf withscores"),
+            scored2(&[("w", f64::NEG_INFINITY), ("y", 0.0), ("z", 0.0), ("x", f64::INFINITY)])
+        );
+        assert_eq!(t.run("zunion 2 a a withscores"), scored2(&[("x", 2.0), ("y", 4.0), ("z", 6.0)]));
+        assert_eq!(t.run("zinter 2 a a weights 1 -1 withscores"), scored2(&[("x", 0.0), ("y", 0.0), ("z", 0.0)]));
+    }
+
+    #[test]
+    fn zintercard_command() {
+        let t = T::new();
+        t.run("zadd a 1 x 2 y 3 z");
+        t.run("zadd b 10 y 20 z 30 w");
+        t.run("set str v");
+        assert_eq!(t.run("zintercard 2 a b"), int(2));
+        assert_eq!(t.run("zintercard 2 a b limit 1"), int(1));
+        assert_eq!(t.run("zintercard 2 a b limit 0"), int(2));
+        assert_eq!(t.run("zintercard 0 a"), err("ERR at least 1 input key is needed for 'zintercard' command"));
+        assert_eq!(t.run("zintercard x a"), err("ERR value is not an integer or out of range"));
+        assert_eq!(t.run("zintercard 3 a b"), err("ERR syntax error"));
+        assert_eq!(t.run("zintercard 2 a b limit -1"), err("ERR LIMIT can't be negative"));
+        assert_eq!(t.run("zintercard 2 a b limit x"), err("ERR LIMIT can't be negative"));
+        assert_eq!(t.run("zintercard 2 a b foo"), err("ERR syntax error"));
+        assert_eq!(t.run("zintercard 2 a str"), err(WRONGTYPE));
+        assert_eq!(t.run("zintercard 2 a nokey"), int(0));
     }
 
     #[test]

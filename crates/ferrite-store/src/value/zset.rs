@@ -44,6 +44,12 @@ const HEAD: NodeId = 0;
 /// Maximum number of skiplist levels (enough for 2^64 elements at p = 1/4).
 const LEVEL_MAX: usize = 32;
 
+/// Redis keeps a sorted set in its compact "listpack" encoding while it has
+/// at most this many members (`zset-max-listpack-entries`)…
+pub const COMPACT_LEN_MAX: usize = 128;
+/// …each at most this long (`zset-max-listpack-value`). See [`ZSet::is_compact`].
+pub const COMPACT_MEMBER_BYTES_MAX: usize = 64;
+
 /// Maximum number of elements in one sorted set. Node ids and spans are
 /// `u32`; long before this many elements the server's memory limit applies.
 pub const ZSET_LEN_MAX: usize = (u32::MAX - 2) as usize;
@@ -239,6 +245,9 @@ pub struct ZSet {
     tail: NodeId,
     level: usize,
     rng_state: u64,
+    /// Whether Redis would hold this set in its compact encoding (see
+    /// [`ZSet::is_compact`]).
+    compact: bool,
 }
 
 impl Default for ZSet {
@@ -273,6 +282,51 @@ impl ZSet {
             tail: NIL,
             level: 1,
             rng_state: rand::random::<u64>() | 1,
+            compact: true,
+        }
+    }
+
+    /// An empty sorted set in the expanded encoding from the start, as Redis
+    /// creates the results of ZUNION/ZINTER/ZDIFF (see [`ZSet::is_compact`]).
+    pub fn new_expanded() -> Self {
+        ZSet { compact: false, ..ZSet::new() }
+    }
+
+    /// Whether Redis would hold this set in its compact (listpack) encoding.
+    ///
+    /// The index is the same either way; the flag only reproduces what the
+    /// encoding makes visible: a compact set stores the score `-0` as `0`,
+    /// and answers ZSCAN in one step, in order. Like Redis, a set starts
+    /// compact, expands for good when it exceeds [`COMPACT_LEN_MAX`] members
+    /// or gets a member longer than [`COMPACT_MEMBER_BYTES_MAX`], and only
+    /// [`ZSet::compact_if_small`] (the STORE commands) makes it compact again.
+    pub fn is_compact(&self) -> bool {
+        self.compact
+    }
+
+    /// Makes the set compact if it is small enough (Redis
+    /// `zsetConvertToListpackIfNeeded`); compacting turns `-0` scores into 0.
+    pub fn compact_if_small(&mut self) {
+        if self.compact || self.len() > COMPACT_LEN_MAX || self.dict.keys().any(|m| m.len() > COMPACT_MEMBER_BYTES_MAX) {
+            return;
+        }
+        self.compact = true;
+        let negative_zeros: Vec<Bytes> = self
+            .iter()
+            .filter(|(_, s)| *s == 0.0 && s.is_sign_negative())
+            .map(|(m, _)| m.clone())
+            .collect();
+        for member in negative_zeros {
+            self.set_score(&member, 0.0);
+        }
+    }
+
+    /// The score as stored: a compact set keeps `-0` as `0`.
+    fn stored_score(&self, score: f64) -> f64 {
+        if self.compact && score == 0.0 {
+            0.0
+        } else {
+            score
         }
     }
 
@@ -315,9 +369,8 @@ impl ZSet {
     /// elements (callers check both first).
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
         assert!(!score.is_nan(), "sorted set scores are never NaN");
-        // -0 is stored as 0, as Redis's compact (listpack) sorted sets do.
-        let score = if score == 0.0 { 0.0 } else { score };
         if let Some(&id) = self.dict.get(&member[..]) {
+            let score = self.stored_score(score);
             let old = self.nodes[id as usize].score;
             if old.to_bits() != score.to_bits() {
                 self.update_score(id, score);
@@ -325,6 +378,11 @@ impl ZSet {
             return Some(old);
         }
         assert!(self.len() < ZSET_LEN_MAX, "sorted set is full");
+        // Redis expands before inserting the member that does not fit.
+        if self.len() + 1 > COMPACT_LEN_MAX || member.len() > COMPACT_MEMBER_BYTES_MAX {
+            self.compact = false;
+        }
+        let score = self.stored_score(score);
         let id = self.index_insert(member.clone(), score);
         self.dict.insert(member, id);
         None
@@ -337,7 +395,7 @@ impl ZSet {
     /// If `score` is NaN.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> Option<f64> {
         assert!(!score.is_nan(), "sorted set scores are never NaN");
-        let score = if score == 0.0 { 0.0 } else { score };
+        let score = self.stored_score(score);
         let id = *self.dict.get(member)?;
         let old = self.nodes[id as usize].score;
         if old.to_bits() != score.to_bits() {
@@ -969,6 +1027,31 @@ mod tests {
         assert_eq!(z.nodes.len(), 1);
         z.insert(b("x"), 1.0);
         z.check_invariants();
+    }
+
+    #[test]
+    fn compact_encoding_emulation() {
+        let mut z = ZSet::new();
+        assert!(z.is_compact());
+        z.insert(b("a"), -0.0);
+        assert!(z.score(b"a").unwrap().is_sign_positive(), "compact sets store -0 as 0");
+        z.insert(b(&"x".repeat(65)), -0.0);
+        assert!(!z.is_compact());
+        assert!(z.score("x".repeat(65).as_bytes()).unwrap().is_sign_negative());
+        z.remove("x".repeat(65).as_bytes());
+        assert!(!z.is_compact(), "expansion is sticky");
+        z.set_score(b"a", -0.0);
+        z.compact_if_small();
+        assert!(z.is_compact());
+        assert!(z.score(b"a").unwrap().is_sign_positive());
+        let mut big = ZSet::new();
+        for i in 0..COMPACT_LEN_MAX {
+            big.insert(b(&i.to_string()), 1.0);
+        }
+        assert!(big.is_compact());
+        big.insert(b("one more"), 1.0);
+        assert!(!big.is_compact());
+        assert!(!ZSet::new_expanded().is_compact());
     }
 
     #[derive(Clone, Debug)]
