@@ -221,10 +221,23 @@ impl Store {
     /// differ in shape beyond what the encoder downgrades (RESP3 arrays of
     /// pairs that RESP2 flattens, as in HRANDFIELD … WITHVALUES).
     pub fn execute_with(&self, db: usize, argv: &[Bytes], protocol: Protocol) -> Result<Frame, Blocked> {
-        let spec = match cmd::resolve(argv) {
-            Ok(spec) => spec,
-            Err(err) => return Ok(reply::error(&err)),
-        };
+        match cmd::resolve(argv) {
+            Ok(spec) => self.execute_resolved(db, spec, argv, protocol),
+            Err(err) => Ok(reply::error(&err)),
+        }
+    }
+
+    /// [`Store::execute_with`] for a caller that already looked `argv[0]` up
+    /// in the command table and checked its arity (the server's dispatcher),
+    /// so the table is consulted once per command.
+    pub fn execute_resolved(
+        &self,
+        db: usize,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        protocol: Protocol,
+    ) -> Result<Frame, Blocked> {
+        debug_assert!(spec.arity_ok(argv.len()), "{} called with a bad arity", spec.name);
         let Some(handler) = spec.handler else {
             return Ok(reply::error(&StoreError::NotADataCommand(spec.name)));
         };

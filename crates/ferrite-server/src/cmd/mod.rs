@@ -144,7 +144,7 @@ fn flag_multi(session: &mut Session) {
 async fn run(server: &Arc<Server>, session: &mut Session, spec: &'static CommandSpec, argv: &[Bytes]) -> Option<Frame> {
     match spec.layer {
         Layer::Store => loop {
-            match server.store.execute_with(session.db, argv, session.protocol) {
+            match server.store.execute_resolved(session.db, spec, argv, session.protocol) {
                 Ok(frame) => return Some(frame),
                 Err(blocked) => blocked.wait().await,
             }
