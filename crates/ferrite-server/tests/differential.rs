@@ -51,6 +51,12 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Largest reply accepted.
 const REPLY_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// A run stops after this many failed replies in a row (timeouts, closed
+/// connections), so a hung server fails the test quickly instead of waiting
+/// `REPLY_TIMEOUT` for each remaining case.
+const FAILED_REPLIES_IN_A_ROW_MAX: usize = 5;
+/// The whole run (one protocol) must finish within this time.
+const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
 #[test]
 fn differential_resp2() {
@@ -322,11 +328,7 @@ impl Side {
         let mut hello = None;
         if self.conns[index].is_none() {
             if !self.server.is_running() {
-                return Err(format!(
-                    "<{} is not running; stderr:\n{}>",
-                    self.server.name,
-                    self.server.stderr()
-                ));
+                return Err(format!("<{} is not running>", self.server.name));
             }
             let mut conn = Conn::connect(self.server.port)
                 .map_err(|error| format!("<connect failed: {error}>"))?;
@@ -723,9 +725,41 @@ fn run(protocol: Protocol) {
         }
     }
 
-    for case in &cases {
+    let run_deadline = Instant::now() + RUN_TIMEOUT;
+    let mut failed_in_a_row = 0;
+    for (index, case) in cases.iter().enumerate() {
+        let stop = if !target.server.is_running() {
+            Some(format!(
+                "{target_name} is no longer running; stderr:\n{}",
+                target.server.stderr()
+            ))
+        } else if failed_in_a_row >= FAILED_REPLIES_IN_A_ROW_MAX {
+            Some(format!(
+                "{FAILED_REPLIES_IN_A_ROW_MAX} replies in a row failed"
+            ))
+        } else if Instant::now() > run_deadline {
+            Some(format!("the run took longer than {RUN_TIMEOUT:?}"))
+        } else {
+            None
+        };
+        if let Some(reason) = stop {
+            mismatches.push(format!(
+                "(harness) [{tag}] stopped before {}:{} `{}` ({} of {} cases not run): {reason}",
+                case.file,
+                case.line_no,
+                case.text,
+                cases.len() - index,
+                cases.len()
+            ));
+            break;
+        }
         let expected = reference.run(case);
         let got = target.run(case);
+        failed_in_a_row = if got.reply.is_err() {
+            failed_in_a_row + 1
+        } else {
+            0
+        };
         let same = match (&expected.reply, &got.reply) {
             (Ok(expected_reply), Ok(got_reply)) => {
                 normalise(expected_reply, case.compare, protocol)
