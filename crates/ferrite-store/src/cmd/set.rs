@@ -195,7 +195,8 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         return Ok(reply::array(Vec::new()));
     };
     if count > 0 && usize::try_from(count).unwrap_or(usize::MAX) >= set.len() {
-        return Ok(reply::bulk_set(ordered_members(set, intset_max)));
+        // An array, also under RESP3 (redis-server 7.0.15 replies `*n` here).
+        return Ok(reply::bulk_array(ordered_members(set, intset_max)));
     }
     let picks = random_indexes(set.len(), count, max)?;
     Ok(reply::array(
