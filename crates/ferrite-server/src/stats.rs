@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 /// Upper bound on distinct error prefixes tracked (Redis uses 128 too); more
 /// are counted in `total_error_replies` only.
@@ -23,10 +23,20 @@ pub struct CommandStat {
     pub failed_calls: u64,
 }
 
-/// All counters. Shared by every connection.
+/// Atomic counters of one command, updated under a shared (read) lock.
+#[derive(Default)]
+struct CommandCounters {
+    calls: AtomicU64,
+    usec: AtomicU64,
+    rejected_calls: AtomicU64,
+    failed_calls: AtomicU64,
+}
+
+/// All counters. Shared by every connection; recording a call takes only a
+/// read lock (the table is written once per command name).
 #[derive(Default)]
 pub struct Stats {
-    commands: Mutex<BTreeMap<String, CommandStat>>,
+    commands: RwLock<BTreeMap<&'static str, CommandCounters>>,
     errors: Mutex<BTreeMap<String, u64>>,
     /// Connections accepted.
     pub connections_received: AtomicU64,
@@ -43,23 +53,31 @@ pub struct Stats {
 }
 
 impl Stats {
+    fn with_counters(&self, name: &'static str, update: impl Fn(&CommandCounters)) {
+        if let Some(counters) = self.commands.read().get(name) {
+            update(counters);
+            return;
+        }
+        update(self.commands.write().entry(name).or_default());
+    }
+
     /// Records one executed command (`name` is `get` or `client|list`).
-    pub fn record_call(&self, name: &str, usec: u64, failed: bool) {
+    pub fn record_call(&self, name: &'static str, usec: u64, failed: bool) {
         self.commands_processed.fetch_add(1, Ordering::Relaxed);
-        let mut commands = self.commands.lock();
-        let stat = match commands.get_mut(name) {
-            Some(stat) => stat,
-            None => commands.entry(name.to_owned()).or_default(),
-        };
-        stat.calls += 1;
-        stat.usec += usec;
-        stat.failed_calls += u64::from(failed);
+        self.with_counters(name, |c| {
+            c.calls.fetch_add(1, Ordering::Relaxed);
+            c.usec.fetch_add(usec, Ordering::Relaxed);
+            if failed {
+                c.failed_calls.fetch_add(1, Ordering::Relaxed);
+            }
+        });
     }
 
     /// Records a command rejected before it ran.
-    pub fn record_rejected(&self, name: &str) {
-        let mut commands = self.commands.lock();
-        commands.entry(name.to_owned()).or_default().rejected_calls += 1;
+    pub fn record_rejected(&self, name: &'static str) {
+        self.with_counters(name, |c| {
+            c.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        });
     }
 
     /// Records one error reply; `text` is the error without the `-`.
@@ -77,8 +95,21 @@ impl Stats {
     }
 
     /// Snapshot of the command table, by name.
-    pub fn commands(&self) -> Vec<(String, CommandStat)> {
-        self.commands.lock().iter().map(|(k, v)| (k.clone(), *v)).collect()
+    pub fn commands(&self) -> Vec<(&'static str, CommandStat)> {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        self.commands
+            .read()
+            .iter()
+            .map(|(name, c)| {
+                let stat = CommandStat {
+                    calls: load(&c.calls),
+                    usec: load(&c.usec),
+                    rejected_calls: load(&c.rejected_calls),
+                    failed_calls: load(&c.failed_calls),
+                };
+                (*name, stat)
+            })
+            .collect()
     }
 
     /// Snapshot of the error counts, by prefix.
@@ -88,7 +119,7 @@ impl Stats {
 
     /// CONFIG RESETSTAT.
     pub fn reset(&self) {
-        self.commands.lock().clear();
+        self.commands.write().clear();
         self.errors.lock().clear();
         for counter in [
             &self.connections_received,
@@ -118,7 +149,7 @@ mod tests {
         stats.record_error(b"ERR x");
         assert_eq!(
             stats.commands(),
-            vec![("get".to_owned(), CommandStat { calls: 2, usec: 8, rejected_calls: 1, failed_calls: 1 })]
+            vec![("get", CommandStat { calls: 2, usec: 8, rejected_calls: 1, failed_calls: 1 })]
         );
         assert_eq!(stats.errors(), vec![("ERR".to_owned(), 2), ("WRONGTYPE".to_owned(), 1)]);
         stats.reset();
