@@ -143,7 +143,7 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let key = pick(rng, ZKEYS);
     let lkey = pick(rng, LKEYS);
-    match rng.random_range(0..40) {
+    match rng.random_range(0..42) {
         0..=4 => zadd_args(rng, key, false, &mut a),
         5 => zadd_args(rng, "zl", true, &mut a),
         6 => a.extend(["zincrby".into(), key.into(), pick(rng, SCORES).into(), pick(rng, MEMBERS).into()]),
@@ -239,6 +239,19 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             pick(rng, MEMBERS).into(),
             pick(rng, MEMBERS).into(),
         ]),
+        38 | 39 => {
+            let list = rng.random_bool(0.5);
+            let n = rng.random_range(1..=3);
+            a.push(if list { "lmpop" } else { "zmpop" }.into());
+            a.push(if rng.random_ratio(1, 15) { pick(rng, &["0", "-1", "x", "5"]).to_string() } else { n.to_string() });
+            for _ in 0..n {
+                a.push(pick(rng, if list { LKEYS } else { ZKEYS }).into());
+            }
+            a.push(pick(rng, if list { &["left", "RIGHT", "min"] } else { &["MIN", "max", "left"] }).into());
+            if rng.random_bool(0.5) {
+                a.extend(["count".into(), pick(rng, COUNTS).into()]);
+            }
+        }
         36 | 37 => {
             // Set operations; zbig only for replies (a large stored result
             // would make ZSCAN of its destination walk hash order).

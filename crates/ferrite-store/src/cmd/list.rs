@@ -1,7 +1,7 @@
 //! Commands of the `list` family: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP,
-//! LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT, LPOS, LMOVE and
-//! RPOPLPUSH. (The blocking variants BLPOP, BRPOP, BLMOVE… are not
-//! implemented: they need the server's client blocking.)
+//! LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT, LPOS, LMOVE,
+//! RPOPLPUSH and LMPOP. (The blocking variants BLPOP, BRPOP, BLMOVE,
+//! BLMPOP… are not implemented: they need the server's client blocking.)
 //!
 //! Lists are [`ListValue`] (a `VecDeque<Bytes>`); the index rules of Redis
 //! (negative indexes count from the tail, ranges are clamped) live in the
@@ -56,6 +56,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Return the index of matching elements on a list", lpos).since("6.0.6"),
     CommandSpec::data("lmove", 5, W.with(F::DENYOOM), (1, 2, 1), GROUP,
         "Pop an element from a list, push it to another list and return it", lmove).since("6.2.0"),
+    CommandSpec::data("lmpop", -4, W, (0, 0, 0), GROUP,
+        "Pop elements from a list", lmpop).since("7.0.0").numkeys_at(1),
     CommandSpec::data("rpoplpush", 3, W.with(F::DENYOOM), (1, 2, 1), GROUP,
         "Remove the last element in a list, prepend it to another list and return it", rpoplpush).since("1.2.0"),
 ];
@@ -460,6 +462,55 @@ fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     move_generic(ctx, &argv[1], &argv[2], End::Tail, End::Head)
 }
 
+// ---------------------------------------------------------------------------
+// LMPOP
+// ---------------------------------------------------------------------------
+
+/// The `numkeys … LEFT|RIGHT|MIN|MAX [COUNT n]` arguments of LMPOP and
+/// ZMPOP, parsed in Redis's order: numkeys, the end word (`parse_end`),
+/// then COUNT. Returns the keys, the end and the count (default 1).
+pub(crate) fn parse_mpop<E>(
+    argv: &[Bytes],
+    parse_end: impl Fn(&[u8]) -> StoreResult<E>,
+) -> StoreResult<(&[Bytes], E, usize)> {
+    let numkeys_err = || StoreError::Fixed("ERR numkeys should be greater than 0");
+    let numkeys = args::parse_i64(&argv[1]).map_err(|_| numkeys_err())?;
+    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or_else(numkeys_err)?;
+    let end_at = numkeys.checked_add(2).filter(|&i| i < argv.len()).ok_or(StoreError::Syntax)?;
+    let end = parse_end(&argv[end_at])?;
+    let mut count = None;
+    let mut j = end_at + 1;
+    while j < argv.len() {
+        if count.is_none() && eq_ignore_case(&argv[j], "count") && j + 1 < argv.len() {
+            let count_err = || StoreError::Fixed("ERR count should be greater than 0");
+            let n = args::parse_i64(&argv[j + 1]).map_err(|_| count_err())?;
+            count = Some(usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(count_err)?);
+            j += 2;
+        } else {
+            return Err(StoreError::Syntax);
+        }
+    }
+    Ok((&argv[2..end_at], end, count.unwrap_or(1)))
+}
+
+fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let (keys, end, count) = parse_mpop(argv, parse_end)?;
+    for key in keys {
+        // Keys are tried in order; a wrong type fails only if reached.
+        if ctx.list(key)?.is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        let list = ctx.list_mut(key)?.ok_or(StoreError::WrongType)?;
+        let take = count.min(list.len());
+        let popped: Vec<Bytes> = match end {
+            End::Head => list.drain(..take).collect(),
+            End::Tail => (0..take).filter_map(|_| list.pop_back()).collect(),
+        };
+        return Ok(reply::array(vec![reply::bulk(key.clone()), reply::bulk_array(popped)]));
+    }
+    Ok(reply::null_array())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,6 +735,28 @@ mod tests {
         t.run("rpush one x");
         assert_eq!(t.run("rpoplpush one one"), bulk("x"));
         assert_eq!(t.run("lrange one 0 -1"), strs(&["x"]));
+    }
+
+    #[test]
+    fn lmpop_command() {
+        let t = T::new();
+        t.run("rpush l1 a b c");
+        t.run("set s x");
+        let popped = |key: &str, items: &[&str]| reply::array(vec![bulk(key), strs(items)]);
+        assert_eq!(t.run("lmpop 2 nokey l1 left"), popped("l1", &["a"]));
+        assert_eq!(t.run("lmpop 2 l1 s right count 5"), popped("l1", &["c", "b"]));
+        assert!(!t.exists("l1"));
+        assert_eq!(t.run("lmpop 1 nokey left"), Frame::NullArray);
+        assert_eq!(t.run("lmpop 0 l1 left"), err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.run("lmpop x l1 left"), err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.run("lmpop 3 l1 left"), err("ERR syntax error"));
+        assert_eq!(t.run("lmpop 1 l1 up"), err("ERR syntax error"));
+        assert_eq!(t.run("lmpop 1 l1 left count 0"), err("ERR count should be greater than 0"));
+        assert_eq!(t.run("lmpop 1 l1 left count x"), err("ERR count should be greater than 0"));
+        assert_eq!(t.run("lmpop 1 l1 left count 1 count 2"), err("ERR syntax error"));
+        assert_eq!(t.run("lmpop 1 l1 left foo"), err("ERR syntax error"));
+        assert_eq!(t.run("lmpop 2 s l1 left"), err(WRONGTYPE));
+        assert_eq!(t.run("lmpop 1 l1"), err("ERR wrong number of arguments for 'lmpop' command"));
     }
 
     #[test]

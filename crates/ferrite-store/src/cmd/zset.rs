@@ -2,7 +2,7 @@
 //! ZMSCORE, the ZRANGE family (ZRANGE, ZRANGEBYSCORE, ZREVRANGE,
 //! ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZRANGESTORE), ZRANK, ZREVRANK, ZCOUNT,
 //! ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX, ZPOPMIN,
-//! ZPOPMAX, ZRANDMEMBER, ZSCAN, and the multi-key ZUNION, ZINTER, ZDIFF,
+//! ZPOPMAX, ZMPOP, ZRANDMEMBER, ZSCAN, and the multi-key ZUNION, ZINTER, ZDIFF,
 //! their STORE forms and ZINTERCARD.
 //!
 //! Each handler parses every argument first (as Redis does, so syntax errors
@@ -91,6 +91,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore).since("6.2.0").numkeys_at(2),
     CommandSpec::data("zintercard", -3, R, (0, 0, 0), GROUP,
         "Intersect multiple sorted sets and return the cardinality of the result", zintercard).since("7.0.0").numkeys_at(1),
+    CommandSpec::data("zmpop", -4, W, (0, 0, 0), GROUP,
+        "Remove and return members with scores in a sorted set", zmpop).since("7.0.0").numkeys_at(1),
     CommandSpec::data("zscan", -3, R, KEY1, GROUP,
         "Incrementally iterate sorted sets elements and associated scores", zscan).since("2.8.0"),
 ];
@@ -632,6 +634,34 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], from_max: bool) -> StoreResult
         return Ok(scored(false, items));
     }
     Ok(scored(resp3, items))
+}
+
+fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
+    let parse_end = |arg: &[u8]| {
+        if eq_ignore_case(arg, "min") {
+            Ok(false)
+        } else if eq_ignore_case(arg, "max") {
+            Ok(true)
+        } else {
+            Err(StoreError::Syntax)
+        }
+    };
+    let (keys, from_max, count) = crate::cmd::list::parse_mpop(argv, parse_end)?;
+    for key in keys {
+        // Keys are tried in order; a wrong type fails only if reached.
+        if ctx.zset(key)?.is_none_or(|z| z.is_empty()) {
+            continue;
+        }
+        let zset = ctx.zset_mut(key)?.ok_or(StoreError::WrongType)?;
+        let popped = zset.pop(count, from_max);
+        // `[member, score]` pairs in RESP2 too.
+        let pairs = popped
+            .into_iter()
+            .map(|(m, s)| reply::array(vec![reply::bulk(m), reply::double(s)]))
+            .collect();
+        return Ok(reply::array(vec![reply::bulk(key.clone()), reply::array(pairs)]));
+    }
+    Ok(reply::null_array())
 }
 
 fn zpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
@@ -1360,6 +1390,22 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 300);
+    }
+
+    #[test]
+    fn zmpop_command() {
+        let t = T::new();
+        t.run("zadd z1 1 a 2 b 3 c");
+        t.run("set s x");
+        let popped = |key: &str, items: &[(&str, f64)]| arr(vec![bulk(key), scored3(items)]);
+        assert_eq!(t.run("zmpop 2 nokey z1 min"), popped("z1", &[("a", 1.0)]));
+        assert_eq!(t.run3("zmpop 2 z1 s max count 5"), popped("z1", &[("c", 3.0), ("b", 2.0)]));
+        assert!(!t.exists("z1"));
+        assert_eq!(t.run("zmpop 1 z1 min"), Frame::NullArray);
+        assert_eq!(t.run("zmpop 1 z1 mid"), err("ERR syntax error"));
+        assert_eq!(t.run("zmpop 0 z1 min"), err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.run("zmpop 1 z1 min count 0"), err("ERR count should be greater than 0"));
+        assert_eq!(t.run("zmpop 1 s min"), err(WRONGTYPE));
     }
 
     #[test]
