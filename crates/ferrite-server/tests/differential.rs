@@ -16,9 +16,10 @@
 //! sortall: SCAN 0         compare with every aggregate sorted, recursively
 //! shape: TIME             compare only reply types and aggregate lengths
 //! inline: PING "a b"      send the rest of the line as an inline request
-//! raw: "*1\r\n$-1\r\n"    send these bytes as they are (one quoted argument)
-//!                         and also compare whether the server closes the
-//!                         connection afterwards
+//! raw: "*1\r\n$-1\r\n"    send these bytes as they are (one quoted argument);
+//!                         compare everything the server sends until it is
+//!                         idle for a moment (all replies of a pipeline), and
+//!                         whether it closes the connection
 //! @2 SET k v              run on a second connection (WATCH tests); the
 //!                         prefix comes first: `@2 sort: …`
 //! ```
@@ -275,18 +276,30 @@ impl Conn {
         }
     }
 
-    /// Whether the server closes the connection within `CLOSE_TIMEOUT`
-    /// (extra bytes count as "open").
-    fn is_closed_by_server(&mut self) -> bool {
+    /// Everything the server sends until it closes the connection or stays
+    /// silent for `CLOSE_TIMEOUT`, and whether it closed the connection.
+    fn read_until_idle(&mut self) -> (Result<Vec<u8>, String>, bool) {
         let _ = self.stream.set_read_timeout(Some(CLOSE_TIMEOUT));
-        let mut chunk = [0u8; 1024];
-        let closed = match self.stream.read(&mut chunk) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(error) => !matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        let mut bytes = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 16 * 1024];
+        let closed = loop {
+            if bytes.len() > REPLY_BYTES_MAX {
+                return (Err("<reply too large>".into()), false);
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break true,
+                Ok(len) => bytes.extend_from_slice(&chunk[..len]),
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    break false;
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
         };
         let _ = self.stream.set_read_timeout(Some(REPLY_TIMEOUT));
-        closed
+        (Ok(bytes), closed)
     }
 }
 
@@ -360,14 +373,19 @@ impl Side {
                     closed: None,
                 }
             }
-            Send::Raw(bytes) => {
-                let reply = conn.send_raw(bytes).and_then(|()| conn.read_reply());
-                let closed = conn.is_closed_by_server();
-                Outcome {
-                    reply,
-                    closed: Some(closed),
+            Send::Raw(bytes) => match conn.send_raw(bytes) {
+                Ok(()) => {
+                    let (reply, closed) = conn.read_until_idle();
+                    Outcome {
+                        reply,
+                        closed: Some(closed),
+                    }
                 }
-            }
+                Err(error) => Outcome {
+                    reply: Err(error),
+                    closed: None,
+                },
+            },
         };
         let reconnect = outcome.reply.is_err()
             || matches!(case.send, Send::Raw(_))
