@@ -59,14 +59,46 @@ const FAILED_REPLIES_IN_A_ROW_MAX: usize = 5;
 /// The whole run (one protocol) must finish within this time.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
+/// The main suite, `tests/differential/*.txt`, on servers with default settings.
+const MAIN: Suite = Suite {
+    dir: "differential",
+    server_args: &[],
+    cases_min: CASES_MIN,
+};
+
+/// `tests/differential/requirepass/*.txt` on servers started with
+/// `--requirepass secret`: NOAUTH, WRONGPASS, AUTH, HELLO AUTH and the
+/// unauthenticated protocol limits. RESP2 only (the harness cannot send
+/// HELLO 3 before AUTH; the cases switch protocols themselves).
+const REQUIREPASS: Suite = Suite {
+    dir: "differential/requirepass",
+    server_args: &["--requirepass", "secret"],
+    cases_min: 30,
+};
+
 #[test]
 fn differential_resp2() {
-    run(Protocol::Resp2);
+    run(&MAIN, Protocol::Resp2);
 }
 
 #[test]
 fn differential_resp3() {
-    run(Protocol::Resp3);
+    run(&MAIN, Protocol::Resp3);
+}
+
+#[test]
+fn differential_requirepass_resp2() {
+    run(&REQUIREPASS, Protocol::Resp2);
+}
+
+/// A directory of case files and how to start both servers for it.
+struct Suite {
+    /// Relative to `tests/`.
+    dir: &'static str,
+    /// Extra arguments for both servers (flags both understand).
+    server_args: &'static [&'static str],
+    /// The fewest command cases the directory must hold.
+    cases_min: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -90,7 +122,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn redis(tag: &str) -> Server {
+    fn redis(tag: &str, extra_args: &[&str]) -> Server {
         let port = free_port();
         let dir = scratch_dir(&format!("redis-{tag}-{port}"));
         let dir_text = dir.to_str().expect("utf-8 temp dir").to_string();
@@ -109,10 +141,11 @@ impl Server {
             "--dir",
             dir_text.as_str(),
         ];
+        let args: Vec<&str> = args.iter().chain(extra_args).copied().collect();
         Server::spawn("redis", "redis-server", &args, port, dir)
     }
 
-    fn ferrite(tag: &str) -> Server {
+    fn ferrite(tag: &str, extra_args: &[&str]) -> Server {
         let port = free_port();
         let dir = scratch_dir(&format!("ferrite-{tag}-{port}"));
         let dir_text = dir.to_str().expect("utf-8 temp dir").to_string();
@@ -125,6 +158,7 @@ impl Server {
             "--dir",
             dir_text.as_str(),
         ];
+        let args: Vec<&str> = args.iter().chain(extra_args).copied().collect();
         Server::spawn("ferrite", env!("CARGO_BIN_EXE_ferrite"), &args, port, dir)
     }
 
@@ -166,7 +200,8 @@ impl Server {
             }
             if let Ok(mut conn) = Conn::connect(self.port) {
                 if let Ok(reply) = conn.request(&[Bytes::from_static(b"PING")]) {
-                    if reply == b"+PONG\r\n" {
+                    // With requirepass, PING before AUTH is refused: still ready.
+                    if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
                         return;
                     }
                 }
@@ -440,24 +475,21 @@ impl Case {
     }
 }
 
-fn cases_dir() -> PathBuf {
+fn cases_dir(suite: &Suite) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
-        .join("differential")
+        .join(suite.dir)
 }
 
-fn load_cases() -> Vec<Case> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .expect("tests/differential exists")
+fn load_cases(suite: &Suite) -> Vec<Case> {
+    let dir = cases_dir(suite);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
         .collect();
     paths.sort();
-    assert!(
-        !paths.is_empty(),
-        "no case files in {}",
-        cases_dir().display()
-    );
+    assert!(!paths.is_empty(), "no case files in {}", dir.display());
     let mut cases = Vec::new();
     for path in paths {
         let file = path
@@ -695,15 +727,17 @@ fn describe(outcome: &Outcome, compare: Compare, protocol: Protocol) -> String {
 // ---------------------------------------------------------------------------
 // The run
 
-fn run(protocol: Protocol) {
-    let cases = load_cases();
+fn run(suite: &Suite, protocol: Protocol) {
+    let cases = load_cases(suite);
     let commands = cases
         .iter()
         .filter(|case| !case.text.eq_ignore_ascii_case("FLUSHALL"))
         .count();
     assert!(
-        commands >= CASES_MIN,
-        "only {commands} command cases (at least {CASES_MIN} required)"
+        commands >= suite.cases_min,
+        "{}: only {commands} command cases (at least {} required)",
+        suite.dir,
+        suite.cases_min
     );
 
     let tag = match protocol {
@@ -711,12 +745,18 @@ fn run(protocol: Protocol) {
         Protocol::Resp3 => "resp3",
     };
     let redis_vs_redis = std::env::var("FERRITE_DIFF_TARGET").is_ok_and(|target| target == "redis");
-    let mut reference = Side::new(Server::redis(tag), protocol);
+    let tag = if suite.server_args.is_empty() {
+        tag.to_string()
+    } else {
+        format!("{tag}, {}", suite.server_args.join(" "))
+    };
+    let file_tag = tag.replace([',', ' '], "-");
+    let mut reference = Side::new(Server::redis(&file_tag, suite.server_args), protocol);
     let mut target = Side::new(
         if redis_vs_redis {
-            Server::redis(&format!("{tag}-b"))
+            Server::redis(&format!("{file_tag}-b"), suite.server_args)
         } else {
-            Server::ferrite(tag)
+            Server::ferrite(&file_tag, suite.server_args)
         },
         protocol,
     );
