@@ -19,7 +19,8 @@
 //! raw: "*1\r\n$-1\r\n"    send these bytes as they are (one quoted argument);
 //!                         compare everything the server sends until it is
 //!                         idle for a moment (all replies of a pipeline), and
-//!                         whether it closes the connection
+//!                         whether it closes the connection (the first
+//!                         reply is awaited, so each raw case must get one)
 //! @2 SET k v              run on a second connection (WATCH tests); the
 //!                         prefix comes first: `@2 sort: …`
 //! ```
@@ -276,10 +277,24 @@ impl Conn {
 
     /// The raw bytes of the next reply frame.
     fn read_reply(&mut self) -> Result<Vec<u8>, String> {
+        match self.read_frame()? {
+            Received::Frame(frame) => Ok(frame),
+            Received::Closed => Err(format!(
+                "<connection closed; partial reply: {}>",
+                escape(&self.buf)
+            )),
+        }
+    }
+
+    /// The next reply frame, or `Received::Closed` if the server closed the
+    /// connection first (received bytes stay in `self.buf`).
+    fn read_frame(&mut self) -> Result<Received, String> {
         let deadline = Instant::now() + REPLY_TIMEOUT;
         loop {
             match parse_frame(&self.buf) {
-                Ok(Some((_, used))) => return Ok(self.buf.drain(..used).collect()),
+                Ok(Some((_, used))) => {
+                    return Ok(Received::Frame(self.buf.drain(..used).collect()))
+                }
                 Ok(None) => {}
                 Err(error) => {
                     return Err(format!("<invalid RESP: {error}: {}>", escape(&self.buf)));
@@ -293,12 +308,7 @@ impl Conn {
             }
             let mut chunk = [0u8; 16 * 1024];
             match self.stream.read(&mut chunk) {
-                Ok(0) => {
-                    return Err(format!(
-                        "<connection closed; partial reply: {}>",
-                        escape(&self.buf)
-                    ))
-                }
+                Ok(0) => return Ok(Received::Closed),
                 Ok(len) => self.buf.extend_from_slice(&chunk[..len]),
                 Err(error)
                     if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
@@ -313,9 +323,15 @@ impl Conn {
 
     /// Everything the server sends until it closes the connection or stays
     /// silent for `CLOSE_TIMEOUT`, and whether it closed the connection.
+    /// The first reply may take up to `REPLY_TIMEOUT` (a loaded machine).
     fn read_until_idle(&mut self) -> (Result<Vec<u8>, String>, bool) {
+        let mut bytes = match self.read_frame() {
+            Ok(Received::Frame(first)) => first,
+            Ok(Received::Closed) => return (Ok(std::mem::take(&mut self.buf)), true),
+            Err(error) => return (Err(error), false),
+        };
+        bytes.append(&mut self.buf);
         let _ = self.stream.set_read_timeout(Some(CLOSE_TIMEOUT));
-        let mut bytes = std::mem::take(&mut self.buf);
         let mut chunk = [0u8; 16 * 1024];
         let closed = loop {
             if bytes.len() > REPLY_BYTES_MAX {
@@ -336,6 +352,12 @@ impl Conn {
         let _ = self.stream.set_read_timeout(Some(REPLY_TIMEOUT));
         (Ok(bytes), closed)
     }
+}
+
+/// What [`Conn::read_frame`] received.
+enum Received {
+    Frame(Vec<u8>),
+    Closed,
 }
 
 impl Drop for Conn {
