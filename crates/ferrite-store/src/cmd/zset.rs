@@ -116,19 +116,26 @@ fn parse_score(arg: &[u8]) -> StoreResult<f64> {
     if value.is_infinite() && !spelled_inf {
         return Err(StoreError::NotFloat); // ERANGE overflow
     }
-    if value == 0.0 && text.iter().any(|b| matches!(b, b'1'..=b'9')) && !is_hex_zero_digits(text) {
+    if value == 0.0 && !mantissa_is_zero(text) {
         return Err(StoreError::NotFloat); // ERANGE underflow
     }
     Ok(value)
 }
 
-/// Whether a `0x…` text has no non-zero mantissa digit (then 0 is exact).
-fn is_hex_zero_digits(text: &[u8]) -> bool {
-    let Some(hex) = text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) else {
-        return false;
+/// Whether the mantissa of an unsigned float text has no non-zero digit
+/// (then a zero result is exact, not an underflow). The exponent is not
+/// part of the mantissa: `0e5` is an exact zero.
+fn mantissa_is_zero(text: &[u8]) -> bool {
+    let (digits, exponent_marks): (&[u8], &[u8]) = match text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) {
+        Some(hex) => (hex, b"pP"),
+        None => (text, b"eE"),
     };
-    let mantissa = hex.split(|&b| b == b'p' || b == b'P').next().unwrap_or(&[]);
-    mantissa.iter().all(|&b| b == b'0' || b == b'.')
+    digits
+        .split(|b| exponent_marks.contains(b))
+        .next()
+        .unwrap_or(&[])
+        .iter()
+        .all(|&b| b == b'0' || b == b'.')
 }
 
 /// One end of a score range as Redis `zslParseRange` reads it: `(` makes it
@@ -1525,6 +1532,12 @@ mod tests {
         assert_eq!(parse_score(b"0x0p5"), Ok(0.0));
         assert_eq!(parse_score(b"0.000"), Ok(0.0));
         assert_eq!(parse_score(b"1e-400"), Err(StoreError::NotFloat));
+        assert_eq!(parse_score(b"0e5"), Ok(0.0));
+        assert_eq!(parse_score(b"-0.000e-999"), Ok(-0.0));
+        assert_eq!(parse_score(b"0x0.0p100"), Ok(0.0));
+        assert_eq!(parse_score(b"0x1p-2000"), Err(StoreError::NotFloat));
+        assert_eq!(parse_score(b"1e400"), Err(StoreError::NotFloat));
+        assert_eq!(parse_score(b"-Infinity"), Ok(f64::NEG_INFINITY));
     }
 
     #[test]
