@@ -32,13 +32,43 @@ pub struct Ctx<'a> {
     touched: Vec<(usize, Bytes)>,
 }
 
+/// Reaches the value inside a [`Value`] variant, boxed or not.
+trait Inner<T> {
+    fn inner(&self) -> &T;
+    fn inner_mut(&mut self) -> &mut T;
+}
+
+impl<T> Inner<T> for Box<T> {
+    fn inner(&self) -> &T {
+        self
+    }
+    fn inner_mut(&mut self) -> &mut T {
+        self
+    }
+}
+
+macro_rules! unboxed_inner {
+    ($($ty:ty),*) => {$(
+        impl Inner<$ty> for $ty {
+            fn inner(&self) -> &$ty {
+                self
+            }
+            fn inner_mut(&mut self) -> &mut $ty {
+                self
+            }
+        }
+    )*};
+}
+
+unboxed_inner!(StrValue, ListValue);
+
 macro_rules! typed_accessors {
     ($variant:ident, $ty:ty, $get:ident, $get_mut:ident, $get_or_create:ident, $new:expr) => {
         /// The value at `key` if it has this type; `WRONGTYPE` if another type.
         pub fn $get(&mut self, key: &[u8]) -> StoreResult<Option<&$ty>> {
             match self.get(key)? {
                 None => Ok(None),
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant(v)) => Ok(Some(Inner::inner(v))),
                 Some(_) => Err(StoreError::WrongType),
             }
         }
@@ -52,7 +82,7 @@ macro_rules! typed_accessors {
                 Some(_) => return Err(StoreError::WrongType),
             }
             match self.get_mut(key)? {
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant(v)) => Ok(Some(Inner::inner_mut(v))),
                 _ => Err(StoreError::WrongType),
             }
         }
@@ -66,7 +96,7 @@ macro_rules! typed_accessors {
                 Some(_) => return Err(StoreError::WrongType),
             }
             match self.get_mut(key)? {
-                Some(Value::$variant(v)) => Ok(v),
+                Some(Value::$variant(v)) => Ok(Inner::inner_mut(v)),
                 _ => Err(StoreError::WrongType),
             }
         }

@@ -268,7 +268,7 @@ fn op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Op) -> StoreResult<Frame> {
     if result.is_empty() {
         ctx.remove(&argv[1])?;
     } else {
-        ctx.insert(&argv[1], Value::Set(result), None)?;
+        ctx.insert(&argv[1], Value::Set(Box::new(result)), None)?;
     }
     Ok(reply::count(n))
 }

@@ -560,7 +560,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             ctx.remove(destination)?;
         }
     } else {
-        ctx.insert(destination, Value::ZSet(result), None)?;
+        ctx.insert(destination, Value::ZSet(Box::new(result)), None)?;
     }
     Ok(reply::count(stored))
 }
@@ -925,7 +925,7 @@ fn set_op_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp, store: bool, nam
                 ctx.remove(destination)?;
             }
         } else {
-            ctx.insert(destination, Value::ZSet(result), None)?;
+            ctx.insert(destination, Value::ZSet(Box::new(result)), None)?;
         }
         return Ok(reply::count(stored));
     }

@@ -29,12 +29,13 @@ pub enum Value {
     String(StrValue),
     /// A list.
     List(ListValue),
-    /// A hash.
-    Hash(HashValue),
-    /// A set.
-    Set(SetValue),
-    /// A sorted set.
-    ZSet(ZSet),
+    /// A hash (boxed, like every large variant, so that an entry holding a
+    /// string stays small: `size_of::<Value>()` is 40 bytes).
+    Hash(Box<HashValue>),
+    /// A set (boxed).
+    Set(Box<SetValue>),
+    /// A sorted set (boxed).
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -67,12 +68,12 @@ impl Value {
 
     /// An empty hash.
     pub fn new_hash() -> Value {
-        Value::Hash(HashValue::default())
+        Value::Hash(Box::default())
     }
 
     /// An empty set.
     pub fn new_set() -> Value {
-        Value::Set(SetValue::default())
+        Value::Set(Box::default())
     }
 
     /// An empty list.
@@ -82,7 +83,7 @@ impl Value {
 
     /// An empty sorted set.
     pub fn new_zset() -> Value {
-        Value::ZSet(ZSet::default())
+        Value::ZSet(Box::default())
     }
 }
 
@@ -208,5 +209,14 @@ mod tests {
         assert_eq!(StrValue::from_slice(b"-123").len(), 4);
         assert_eq!(StrValue::from_slice(b"-123").to_bytes(), Bytes::from_static(b"-123"));
         assert_eq!(StrValue::from_slice(b"007"), StrValue::Raw(Bytes::from_static(b"007")));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn values_stay_small() {
+        // A string entry must not pay for the largest collection inline.
+        assert!(std::mem::size_of::<super::Value>() <= 40, "{}", std::mem::size_of::<super::Value>());
     }
 }
