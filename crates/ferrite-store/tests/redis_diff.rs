@@ -19,6 +19,13 @@ use bytes::Bytes;
 use ferrite_protocol::{encode_to_vec, parse_frame, split_args, Frame, Protocol};
 use ferrite_store::{Store, StoreConfig};
 
+/// The tests share one redis-server (and FLUSHALL it): run them one at a time.
+static REDIS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn redis_lock() -> std::sync::MutexGuard<'static, ()> {
+    REDIS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -84,6 +91,7 @@ fn sorted_elements(raw: &[u8]) -> Vec<Vec<u8>> {
 #[test]
 #[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
 fn replies_match_redis() {
+    let _serial = redis_lock();
     let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
     let only = std::env::var("FERRITE_CASES").ok();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
@@ -170,6 +178,7 @@ fn frame_text(f: &Frame) -> String {
 #[test]
 #[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
 fn command_table_matches_redis() {
+    let _serial = redis_lock();
     let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
     let mut conn = Conn::new(port, true);
     let mut bad = 0;
@@ -246,6 +255,7 @@ fn command_table_matches_redis() {
 #[test]
 #[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
 fn random_sequences_match_redis() {
+    let _serial = redis_lock();
     use rand::{Rng, SeedableRng};
     let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
     let seed: u64 = std::env::var("FERRITE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
