@@ -12,7 +12,7 @@
 //! [`StoreError::NotADataCommand`]).
 //!
 //! Each family file (`strings.rs`, `keys.rs`, …) exports `COMMANDS: &[CommandSpec]`;
-//! registering a family is one line in [`FAMILIES`]. The metadata of other
+//! registering a family is one line in `FAMILIES` (cmd/mod.rs). The metadata of other
 //! layers' commands lives in this table too: `server.rs` (written by the
 //! ferrite-server side) and, for `WASM.*`, a `wasm.rs` family built the same
 //! way with [`CommandSpec::external`] and [`CommandSpec::numkeys_at`].
