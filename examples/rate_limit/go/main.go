@@ -4,7 +4,7 @@
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o rate_limit.wasm .
 // Call:  WASM.CALL rate_limit KEYS rate:user:1 ARGS 10 60   -> 1 admitted, 0 limited
-// Capabilities: read write.
+// Capabilities: read write time (the Go runtime reads the clock at start-up).
 package main
 
 import "github.com/ferrite-db/ferrite/sdk/go/ferrite"

@@ -3,7 +3,7 @@
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o validate.wasm .
 // Call:  WASM.CALL validate '{"email": "test@example.com"}'   -> {"valid":true}
-// Capabilities: none.
+// Capabilities: time (the Go runtime reads the clock at start-up).
 package main
 
 import (
