@@ -520,3 +520,31 @@ fn config_set_requirepass_applies_to_new_connections() {
     assert_eq!(roundtrip(&mut fresh, b"PING\r\n", 34), b"-NOAUTH Authentication required.\r\n");
     assert_eq!(roundtrip(&mut fresh, b"AUTH pw\r\nPING\r\n", 12), b"+OK\r\n+PONG\r\n");
 }
+
+#[test]
+fn redis_crate_over_resp3() {
+    let server = Ferrite::start(&[]);
+    block_on(async {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/?protocol=resp3", server.port)).unwrap();
+        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = con.hset("h", "f", "v").await.unwrap();
+        let all: std::collections::HashMap<String, String> = con.hgetall("h").await.unwrap();
+        assert_eq!(all.get("f").map(String::as_str), Some("v"));
+        let info: String = redis::cmd("CLIENT").arg("INFO").query_async(&mut con).await.unwrap();
+        assert!(info.contains(" resp=3"), "{info}");
+    });
+}
+
+#[test]
+fn config_get_glob_patterns() {
+    let server = Ferrite::start(&[]);
+    let mut s = server.raw();
+    let reply = common::request(&mut s, b"CONFIG GET client-* MAXCLIENTS\r\n");
+    let ferrite_protocol::Frame::Array(items) = reply else { panic!("{reply:?}") };
+    let names: Vec<String> =
+        items.iter().step_by(2).map(|f| String::from_utf8_lossy(f.as_bytes().unwrap()).into_owned()).collect();
+    assert_eq!(names, ["maxclients", "client-query-buffer-limit", "client-output-buffer-limit"]);
+    let reply = common::request(&mut s, b"CONFIG GET wasm.pool.*\r\n");
+    let ferrite_protocol::Frame::Array(items) = reply else { panic!("{reply:?}") };
+    assert_eq!(items.len(), 6, "{items:?}");
+}
