@@ -1,0 +1,1130 @@
+//! [`WasmExecutor`]: loads modules and runs their functions.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use ferrite_protocol::Frame;
+use parking_lot::{Condvar, Mutex, RwLock};
+use sha2::{Digest, Sha256};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Module, OptLevel, PoolingAllocationConfig, Store,
+    UpdateDeadline, Val,
+};
+
+use crate::abi::{self, Convention, ExportInfo, NumType};
+use crate::host::{self, CallEnv, CallState, EnvPtr, HostState, Imports, Limiter, Raise};
+use crate::keyspace::{AccessMode, KeyScope, Keyspace};
+use crate::limits::{PoolConfig, ResourceLimits};
+use crate::permissions::{Capability, DefaultPermissions, FunctionPermissions};
+use crate::stats::{unix_ms, FunctionStats, StatsSnapshot};
+use crate::value::WasmValue;
+use crate::WasmError;
+
+/// Largest module accepted by [`WasmExecutor::load`], in bytes.
+pub const MODULE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most functions one executor holds.
+pub const FUNCTIONS_MAX: usize = 10_000;
+/// Longest function name, in bytes.
+pub const NAME_BYTES_MAX: usize = 256;
+/// Most arguments (KEYS plus ARGS) of one call.
+pub const CALL_ARGS_MAX: usize = 1024 * 1024;
+/// Interval of the epoch ticker that preempts running guests.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// How often the pool keeper wakes up on its own.
+const KEEPER_INTERVAL: Duration = Duration::from_millis(50);
+/// Wasm page size.
+const PAGE_BYTES: u64 = 65536;
+
+/// Configures and builds a [`WasmExecutor`].
+#[must_use]
+pub struct WasmExecutorBuilder {
+    limits: ResourceLimits,
+    pool: PoolConfig,
+    default_permissions: DefaultPermissions,
+    allow_network: bool,
+    http_timeout_ms: u64,
+    http_body_bytes_max: usize,
+    instances_max: u32,
+    keyspace: Option<Arc<dyn Keyspace>>,
+}
+
+impl WasmExecutorBuilder {
+    /// Default limits of functions loaded without their own.
+    pub fn limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Ready instances kept per function (`min`) and instances per function
+    /// at once (`max`).
+    pub fn pool_size(mut self, min: usize, max: usize) -> Self {
+        self.pool.min_instances = min;
+        self.pool.max_instances = max;
+        self
+    }
+
+    /// The whole pool configuration.
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Permissions of functions loaded without explicit ones.
+    pub fn default_permissions(mut self, policy: DefaultPermissions) -> Self {
+        self.default_permissions = policy;
+        self
+    }
+
+    /// Whether the `http` capability may be granted at all (`allow_network`).
+    pub fn allow_network(mut self, allow: bool) -> Self {
+        self.allow_network = allow;
+        self
+    }
+
+    /// Timeout and body limit of `ferrite_http` requests.
+    pub fn http(mut self, timeout_ms: u64, body_bytes_max: usize) -> Self {
+        self.http_timeout_ms = timeout_ms;
+        self.http_body_bytes_max = body_bytes_max;
+        self
+    }
+
+    /// Wasm instances alive at once across all functions (the pooling
+    /// allocator's size).
+    pub fn instances_max(mut self, n: u32) -> Self {
+        self.instances_max = n;
+        self
+    }
+
+    /// The keyspace [`WasmExecutor::call`] runs against (default: a new,
+    /// empty in-memory `ferrite_store::Store`).
+    pub fn keyspace(mut self, keyspace: Arc<dyn Keyspace>) -> Self {
+        self.keyspace = Some(keyspace);
+        self
+    }
+
+    /// Builds the executor: one engine, its epoch ticker and pool keeper.
+    pub fn build(self) -> Result<WasmExecutor, WasmError> {
+        self.limits.validate()?;
+        self.pool.validate()?;
+        if self.instances_max == 0 {
+            return Err(WasmError::InvalidConfig("ERR instances_max must be positive".into()));
+        }
+        let engine = new_engine(&self.limits, self.instances_max)?;
+        let keyspace: Arc<dyn Keyspace> = match self.keyspace {
+            Some(k) => k,
+            None => Arc::new(ferrite_store::Store::new(ferrite_store::StoreConfig::default())),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            thread::Builder::new()
+                .name("ferrite-wasm-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| WasmError::Internal(format!("ERR cannot start epoch thread: {e}")))?
+        };
+        let inner = Arc::new(Inner {
+            engine,
+            limits: self.limits,
+            pool: self.pool,
+            default_permissions: self.default_permissions,
+            allow_network: self.allow_network,
+            http_timeout_ms: self.http_timeout_ms,
+            http_body_bytes_max: self.http_body_bytes_max,
+            keyspace,
+            functions: RwLock::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            stop: stop.clone(),
+            keeper_thread: Mutex::new(None),
+            threads: Mutex::new(vec![ticker]),
+        });
+        let weak = Arc::downgrade(&inner);
+        let keeper = thread::Builder::new()
+            .name("ferrite-wasm-pool".into())
+            .spawn(move || keeper_loop(weak, stop))
+            .map_err(|e| WasmError::Internal(format!("ERR cannot start pool thread: {e}")))?;
+        *inner.keeper_thread.lock() = Some(keeper.thread().clone());
+        inner.threads.lock().push(keeper);
+        Ok(WasmExecutor { inner })
+    }
+}
+
+fn new_engine(limits: &ResourceLimits, instances_max: u32) -> Result<Engine, WasmError> {
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_stack * 1024)
+        .memory_init_cow(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .wasm_threads(false);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling
+        .total_core_instances(instances_max)
+        .total_memories(instances_max)
+        .total_tables(instances_max)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .table_elements(100_000)
+        .max_memory_size(crate::limits::MEMORY_BYTES_MAX);
+    let mut pooled = config.clone();
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            // The pooling allocator reserves virtual memory up front; where
+            // that is refused, fall back to on-demand allocation (still
+            // copy-on-write images, just slower instantiation).
+            tracing::warn!(target: "ferrite::wasm", "pooling allocator unavailable ({e}); using on-demand allocation");
+            Engine::new(&config).map_err(|e| WasmError::Internal(format!("ERR cannot create wasm engine: {e}")))
+        }
+    }
+}
+
+/// Runs WebAssembly functions: one engine per executor (use one executor
+/// per process), modules compiled once per content hash, a pool of fresh
+/// instances per function, and limits and permissions on every call.
+///
+/// ```
+/// use ferrite_wasm::{FunctionPermissions, ResourceLimits, WasmError, WasmExecutor, WasmValue};
+///
+/// let executor = WasmExecutor::builder()
+///     .limits(ResourceLimits::default())
+///     .pool_size(2, 16)
+///     .build()?;
+/// let wasm = wat::parse_str(r#"(module
+///     (import "ferrite" "ferrite_return_int" (func $ret (param i64)))
+///     (func (export "answer") (call $ret (i64.const 42))))"#).unwrap();
+/// executor.load("answer", wasm, Some(FunctionPermissions::read_only()))?;
+/// assert_eq!(executor.call("answer", "answer", vec![], None)?, WasmValue::I64(42));
+/// assert!(matches!(executor.call("nope", "x", vec![], None), Err(WasmError::FunctionNotFound(_))));
+/// # Ok::<(), WasmError>(())
+/// ```
+#[derive(Clone)]
+pub struct WasmExecutor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    limits: ResourceLimits,
+    pool: PoolConfig,
+    default_permissions: DefaultPermissions,
+    allow_network: bool,
+    http_timeout_ms: u64,
+    http_body_bytes_max: usize,
+    keyspace: Arc<dyn Keyspace>,
+    functions: RwLock<HashMap<String, Arc<Function>>>,
+    /// Compiled modules by SHA-256, with how many functions use each.
+    modules: Mutex<HashMap<[u8; 32], (Module, usize)>>,
+    stop: Arc<AtomicBool>,
+    keeper_thread: Mutex<Option<Thread>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.keeper_thread.lock().take() {
+            t.unpark();
+        }
+        // The threads exit within one tick; they are not joined here because
+        // the keeper may itself drop the last reference.
+        self.threads.lock().clear();
+    }
+}
+
+/// Limits and permissions of a function (replaced as a whole on update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionConfig {
+    /// Resource limits of each call.
+    pub limits: ResourceLimits,
+    /// Permissions of each call.
+    pub permissions: Arc<FunctionPermissions>,
+}
+
+/// A fresh, never used instance.
+struct Ready {
+    store: Store<HostState>,
+    instance: wasmtime::Instance,
+}
+
+struct Pool {
+    ready: Mutex<Vec<Ready>>,
+    /// Instances checked out by running calls.
+    running: AtomicUsize,
+    slot_lock: Mutex<()>,
+    slot_freed: Condvar,
+    /// Unix ms of the last call (for the idle timeout).
+    last_used_ms: AtomicU64,
+}
+
+struct Function {
+    name: Arc<str>,
+    hash: [u8; 32],
+    module_bytes: usize,
+    pre: InstancePre<HostState>,
+    exports: Vec<ExportInfo>,
+    imports: Imports,
+    has_initialize: bool,
+    assemblyscript: bool,
+    config: Mutex<Arc<FunctionConfig>>,
+    stats: FunctionStats,
+    pool: Pool,
+    loaded_at: SystemTime,
+    min_memory_bytes: u64,
+    /// `max_instances` of the pool configuration.
+    pool_max: usize,
+}
+
+/// Options of [`WasmExecutor::load_with`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Permissions (default: the executor's default permissions).
+    pub permissions: Option<FunctionPermissions>,
+    /// Limits (default: the executor's limits).
+    pub limits: Option<ResourceLimits>,
+    /// Replace a function of the same name; on failure the old one stays.
+    pub replace: bool,
+}
+
+/// Per-call options of [`WasmExecutor::call`].
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// How many leading arguments are KEYS. `None`: the leading
+    /// `Bytes`/`String` arguments.
+    pub num_keys: Option<usize>,
+    /// Database index.
+    pub db: usize,
+    /// Run read-only (WASM.CALLREAD).
+    pub read_only: bool,
+}
+
+/// A call as the server makes it: KEYS and ARGS apart.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    /// `module` or `module.export`.
+    pub function: String,
+    /// Declared keys: the transaction holds exactly these.
+    pub keys: Vec<Bytes>,
+    /// Other arguments.
+    pub args: Vec<Bytes>,
+    /// Database index.
+    pub db: usize,
+    /// WASM.CALLREAD.
+    pub mode: AccessMode,
+}
+
+/// Description of one export (WASM.INFO).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportDescription {
+    /// Export name.
+    pub name: String,
+    /// Entry convention.
+    pub convention: Convention,
+    /// Wasm signature, e.g. `(i32, i32) -> i32`.
+    pub wasm_signature: String,
+    /// Signature declared in `ferrite.abi`, if any.
+    pub declared_signature: Option<String>,
+}
+
+/// Everything known about a loaded function (WASM.INFO).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionInfo {
+    /// Name it is loaded under.
+    pub name: String,
+    /// SHA-256 of the module, lower-case hex.
+    pub sha256: String,
+    /// Module size in bytes.
+    pub module_bytes: usize,
+    /// Callable exports.
+    pub exports: Vec<ExportDescription>,
+    /// Whether the module imports WASI.
+    pub wasi: bool,
+    /// Limits.
+    pub limits: ResourceLimits,
+    /// Permissions.
+    pub permissions: FunctionPermissions,
+    /// Unix time of the load, in ms.
+    pub loaded_at_ms: u64,
+    /// Ready instances in the pool right now.
+    pub ready_instances: usize,
+    /// Statistics.
+    pub stats: StatsSnapshot,
+}
+
+impl WasmExecutor {
+    /// Starts configuring an executor.
+    pub fn builder() -> WasmExecutorBuilder {
+        WasmExecutorBuilder {
+            limits: ResourceLimits::default(),
+            pool: PoolConfig::default(),
+            default_permissions: DefaultPermissions::Restrictive,
+            allow_network: false,
+            http_timeout_ms: 5_000,
+            http_body_bytes_max: 1024 * 1024,
+            instances_max: 1000,
+            keyspace: None,
+        }
+    }
+
+    /// The keyspace [`call`](Self::call) uses.
+    pub fn keyspace(&self) -> &Arc<dyn Keyspace> {
+        &self.inner.keyspace
+    }
+
+    /// Loads `bytes` under `name` with the executor's default limits.
+    pub fn load(
+        &self,
+        name: &str,
+        bytes: impl AsRef<[u8]>,
+        permissions: Option<FunctionPermissions>,
+    ) -> Result<(), WasmError> {
+        self.load_with(name, bytes.as_ref(), LoadOptions { permissions, limits: None, replace: false })
+            .map(|_| ())
+    }
+
+    /// Loads `bytes` under `name`: compiles (once per content hash),
+    /// classifies the exports, links the imports and prepares instances.
+    /// With `replace`, an existing function is swapped only if everything
+    /// succeeded.
+    pub fn load_with(&self, name: &str, bytes: &[u8], options: LoadOptions) -> Result<FunctionInfo, WasmError> {
+        let inner = &self.inner;
+        validate_name(name)?;
+        if bytes.len() > MODULE_BYTES_MAX {
+            return Err(WasmError::InvalidModule(format!("module larger than {MODULE_BYTES_MAX} bytes")));
+        }
+        if !options.replace && inner.functions.read().contains_key(name) {
+            return Err(WasmError::AlreadyExists(name.to_string()));
+        }
+        let limits = options.limits.unwrap_or(inner.limits);
+        self.check_limits(&limits)?;
+        let permissions = options
+            .permissions
+            .unwrap_or_else(|| FunctionPermissions::default_for(inner.default_permissions));
+        self.check_permissions(&permissions)?;
+
+        let hash: [u8; 32] = Sha256::digest(bytes).into();
+        let cached = inner.modules.lock().get(&hash).map(|(m, _)| m.clone());
+        let module = match cached {
+            Some(m) => m,
+            None => Module::new(&inner.engine, bytes).map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?,
+        };
+        let min_memory_bytes = min_memory_bytes(&module)?;
+        if min_memory_bytes > limits.max_memory as u64 {
+            return Err(WasmError::MemoryLimitExceeded { limit: limits.max_memory as u64 });
+        }
+        let exports = abi::classify_exports(&module, bytes)?;
+        if exports.is_empty() {
+            return Err(WasmError::InvalidModule("module has no callable export".into()));
+        }
+        let (linker, imports) = host::build_linker(&inner.engine, &module)?;
+        let has_export_func = |n: &str, sig: &str| {
+            module.exports().any(|e| e.name() == n && e.ty().func().is_some_and(|f| host::signature(f) == sig))
+        };
+        if imports.needs_alloc && !has_export_func("ferrite_alloc", "i:i") {
+            return Err(WasmError::InvalidModule(
+                "module imports ferrite_get (i32, i32) -> i32 but exports no ferrite_alloc (i32) -> i32".into(),
+            ));
+        }
+        let pre = linker.instantiate_pre(&module).map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?;
+        let function = Arc::new(Function {
+            name: Arc::from(name),
+            hash,
+            module_bytes: bytes.len(),
+            pre,
+            has_initialize: has_export_func("_initialize", ":"),
+            assemblyscript: has_export_func("__new", "ii:i"),
+            exports,
+            imports,
+            config: Mutex::new(Arc::new(FunctionConfig { limits, permissions: Arc::new(permissions) })),
+            stats: FunctionStats::new(),
+            pool: Pool {
+                ready: Mutex::new(Vec::new()),
+                running: AtomicUsize::new(0),
+                slot_lock: Mutex::new(()),
+                slot_freed: Condvar::new(),
+                last_used_ms: AtomicU64::new(unix_ms(SystemTime::now())),
+            },
+            loaded_at: SystemTime::now(),
+            min_memory_bytes,
+            pool_max: inner.pool.max_instances,
+        });
+        // Instantiate once now so that link-time and start-function failures
+        // refuse the load instead of every call.
+        let first = self.instantiate(&function)?;
+        {
+            let mut functions = inner.functions.write();
+            if functions.len() >= FUNCTIONS_MAX && !functions.contains_key(name) {
+                return Err(WasmError::InvalidConfig(format!("ERR at most {FUNCTIONS_MAX} functions")));
+            }
+            if !options.replace && functions.contains_key(name) {
+                return Err(WasmError::AlreadyExists(name.to_string()));
+            }
+            let mut modules = inner.modules.lock();
+            modules.entry(hash).or_insert_with(|| (module.clone(), 0)).1 += 1;
+            if let Some(old) = functions.insert(name.to_string(), function.clone()) {
+                release_module(&mut modules, &old.hash);
+            }
+        }
+        function.pool.ready.lock().push(first);
+        self.nudge_keeper();
+        Ok(self.describe(&function))
+    }
+
+    /// Unloads a function; calls already running finish.
+    pub fn unload(&self, name: &str) -> Result<(), WasmError> {
+        let mut functions = self.inner.functions.write();
+        let old = functions.remove(name).ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))?;
+        release_module(&mut self.inner.modules.lock(), &old.hash);
+        Ok(())
+    }
+
+    /// Names of the loaded functions, sorted.
+    pub fn list(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.functions.read().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Whether a function is loaded.
+    pub fn exists(&self, name: &str) -> bool {
+        self.inner.functions.read().contains_key(name)
+    }
+
+    /// Describes a loaded function.
+    pub fn info(&self, name: &str) -> Result<FunctionInfo, WasmError> {
+        Ok(self.describe(&self.function(name)?))
+    }
+
+    /// Statistics of a function.
+    pub fn stats(&self, name: &str) -> Result<StatsSnapshot, WasmError> {
+        Ok(self.function(name)?.stats.snapshot())
+    }
+
+    /// Resets the statistics of a function.
+    pub fn reset_stats(&self, name: &str) -> Result<(), WasmError> {
+        self.function(name)?.stats.reset();
+        Ok(())
+    }
+
+    /// Replaces the limits and/or permissions of a loaded function; the next
+    /// call uses them.
+    pub fn update(
+        &self,
+        name: &str,
+        limits: Option<ResourceLimits>,
+        permissions: Option<FunctionPermissions>,
+    ) -> Result<FunctionInfo, WasmError> {
+        let f = self.function(name)?;
+        let mut config = (**f.config.lock()).clone();
+        if let Some(limits) = limits {
+            self.check_limits(&limits)?;
+            if f.min_memory_bytes > limits.max_memory as u64 {
+                return Err(WasmError::MemoryLimitExceeded { limit: limits.max_memory as u64 });
+            }
+            config.limits = limits;
+        }
+        if let Some(permissions) = permissions {
+            self.check_permissions(&permissions)?;
+            config.permissions = Arc::new(permissions);
+        }
+        *f.config.lock() = Arc::new(config);
+        Ok(self.describe(&f))
+    }
+
+    /// Calls export `entry` of module `module` with `args` against the
+    /// executor's keyspace (seed "Rust API"). An error reply set by the
+    /// guest (`ferrite_error`) is `Err(WasmError::GuestError)`; every
+    /// failed call is rolled back.
+    pub fn call(
+        &self,
+        module: &str,
+        entry: &str,
+        args: Vec<WasmValue>,
+        context: Option<CallContext>,
+    ) -> Result<WasmValue, WasmError> {
+        let context = context.unwrap_or_default();
+        if args.len() > CALL_ARGS_MAX {
+            return Err(WasmError::BadArguments(format!("ERR at most {CALL_ARGS_MAX} arguments")));
+        }
+        let numkeys = context.num_keys.unwrap_or_else(|| {
+            args.iter().take_while(|a| matches!(a, WasmValue::Bytes(_) | WasmValue::String(_))).count()
+        });
+        if numkeys > args.len() {
+            return Err(WasmError::BadArguments("ERR more keys than arguments".into()));
+        }
+        let bytes: Vec<Bytes> = args.iter().map(WasmValue::to_arg_bytes).collect();
+        let f = self.function(module)?;
+        let export = find_export(&f, entry)?;
+        let keyspace = self.inner.keyspace.clone();
+        let mode = if context.read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+        let scope = match context.num_keys {
+            Some(k) => KeyScope::Keys(bytes[..k].to_vec()),
+            None => KeyScope::Lazy,
+        };
+        let frame = self.run_call(&*keyspace, &f, &export, scope, bytes, numkeys, context.db, mode)?;
+        Ok(WasmValue::from_frame(&frame))
+    }
+
+    /// Runs a call as the server makes it (`WASM.CALL name KEYS … ARGS …`)
+    /// against `keyspace` and returns the reply. Errors are `Err`; use
+    /// [`WasmError::reply_text`] for the client's error reply.
+    pub fn execute(&self, keyspace: &dyn Keyspace, request: CallRequest) -> Result<Frame, WasmError> {
+        let (module, entry) = match request.function.split_once('.') {
+            Some((m, e)) => (m, Some(e)),
+            None => (request.function.as_str(), None),
+        };
+        let f = self.function(module)?;
+        let export = match entry {
+            Some(e) => find_export(&f, e)?,
+            None => find_export(&f, module).or_else(|err| match f.exports.as_slice() {
+                [only] => Ok(only.clone()),
+                _ => Err(err),
+            })?,
+        };
+        let numkeys = request.keys.len();
+        if numkeys.saturating_add(request.args.len()) > CALL_ARGS_MAX {
+            return Err(WasmError::BadArguments(format!("ERR at most {CALL_ARGS_MAX} arguments")));
+        }
+        let scope = KeyScope::Keys(request.keys.clone());
+        let mut args = request.keys;
+        args.extend(request.args);
+        self.run_call(keyspace, &f, &export, scope, args, numkeys, request.db, request.mode)
+    }
+
+    /// Like [`execute`](Self::execute), with errors as error replies.
+    pub fn execute_frame(&self, keyspace: &dyn Keyspace, request: CallRequest) -> Frame {
+        match self.execute(keyspace, request) {
+            Ok(frame) => frame,
+            Err(e) => Frame::Error(Bytes::from(e.reply_text())),
+        }
+    }
+
+    fn function(&self, name: &str) -> Result<Arc<Function>, WasmError> {
+        self.inner
+            .functions
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))
+    }
+
+    fn check_limits(&self, limits: &ResourceLimits) -> Result<(), WasmError> {
+        limits.validate()?;
+        if limits.max_stack != self.inner.limits.max_stack {
+            return Err(WasmError::InvalidConfig(format!(
+                "ERR max_stack is per executor ({} KiB)",
+                self.inner.limits.max_stack
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_permissions(&self, permissions: &FunctionPermissions) -> Result<(), WasmError> {
+        permissions.validate()?;
+        if permissions.capabilities.contains(Capability::Http) && !self.inner.allow_network {
+            return Err(WasmError::InvalidConfig(
+                "ERR the http capability needs allow_network in the server configuration".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(&self, f: &Function) -> FunctionInfo {
+        let config = f.config.lock().clone();
+        FunctionInfo {
+            name: f.name.to_string(),
+            sha256: f.hash.iter().map(|b| format!("{b:02x}")).collect(),
+            module_bytes: f.module_bytes,
+            exports: f
+                .exports
+                .iter()
+                .map(|e| ExportDescription {
+                    name: e.name.clone(),
+                    convention: e.convention,
+                    wasm_signature: e.wasm_signature(),
+                    declared_signature: e.declared.as_ref().map(|d| d.to_string()),
+                })
+                .collect(),
+            wasi: f.imports.wasi,
+            limits: config.limits,
+            permissions: (*config.permissions).clone(),
+            loaded_at_ms: unix_ms(f.loaded_at),
+            ready_instances: f.pool.ready.lock().len(),
+            stats: f.stats.snapshot(),
+        }
+    }
+
+    fn nudge_keeper(&self) {
+        if let Some(t) = self.inner.keeper_thread.lock().as_ref() {
+            t.unpark();
+        }
+    }
+
+    /// Creates a fresh instance of `f` (never used by a call yet).
+    fn instantiate(&self, f: &Function) -> Result<Ready, WasmError> {
+        instantiate(&self.inner, f)
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "internal; every field of a call")]
+    fn run_call(
+        &self,
+        keyspace: &dyn Keyspace,
+        f: &Arc<Function>,
+        export: &ExportInfo,
+        scope: KeyScope,
+        args: Vec<Bytes>,
+        numkeys: usize,
+        db: usize,
+        mode: AccessMode,
+    ) -> Result<Frame, WasmError> {
+        let started = Instant::now();
+        let config = f.config.lock().clone();
+        let deadline = started + config.limits.max_time;
+        let timeout_ms = config.limits.timeout_ms();
+        let _slot = acquire_slot(f, deadline, timeout_ms)?;
+        f.pool.last_used_ms.store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+
+        let popped = f.pool.ready.lock().pop();
+        let refill = f.pool.ready.lock().len() < self.inner.pool.min_instances;
+        if refill {
+            self.nudge_keeper();
+        }
+        let Ready { mut store, instance } = match popped {
+            Some(r) => r,
+            None => self.instantiate(f)?,
+        };
+
+        // Per-call state: limits, permissions, arguments, deadline.
+        {
+            let permissions = &config.permissions;
+            let state = store.data_mut();
+            state.call = CallState {
+                permissions: permissions.clone(),
+                read_only: mode == AccessMode::ReadOnly,
+                args,
+                numkeys,
+                result: Vec::new(),
+                reply: None,
+                deadline,
+                timeout_ms,
+                env: None,
+                http_timeout_ms: self.inner.http_timeout_ms,
+                http_body_bytes_max: self.inner.http_body_bytes_max,
+            };
+            state.limiter.memory_bytes_max = config.limits.max_memory;
+            set_wasi_capabilities(state, permissions);
+        }
+        set_budget(&mut store, &config.limits)?;
+
+        let txn = keyspace.begin(db, scope, mode, deadline)?;
+        let mut env = CallEnv { keyspace, txn };
+        store.data_mut().call.env = Some(EnvPtr::new(&mut env));
+        let outcome = run_entry(&mut store, &instance, f, export, timeout_ms);
+        // The pointer must not outlive `env`.
+        store.data_mut().call.env = None;
+        store.data_mut().wasi.finish();
+        let outcome = match outcome {
+            Ok(Frame::Error(text)) => Err(WasmError::GuestError(String::from_utf8_lossy(&text).into_owned())),
+            other => other,
+        };
+        match &outcome {
+            Ok(_) => env.txn.commit(),
+            Err(_) => env.txn.rollback(),
+        }
+
+        let fuel_used = config.limits.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let memory_bytes = instance
+            .get_memory(&mut store, crate::memory::MEMORY_EXPORT)
+            .map_or(0, |m| m.data_size(&store) as u64);
+        f.stats.record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
+        outcome
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), WasmError> {
+    if name.is_empty()
+        || name.len() > NAME_BYTES_MAX
+        || name.contains('.')
+        || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(WasmError::InvalidConfig(format!(
+            "ERR invalid function name '{name}': 1 to {NAME_BYTES_MAX} bytes, no '.', spaces or control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn release_module(modules: &mut HashMap<[u8; 32], (Module, usize)>, hash: &[u8; 32]) {
+    if let Some(entry) = modules.get_mut(hash) {
+        entry.1 -= 1;
+        if entry.1 == 0 {
+            modules.remove(hash);
+        }
+    }
+}
+
+fn min_memory_bytes(module: &Module) -> Result<u64, WasmError> {
+    let mut min = 0u64;
+    for export in module.exports() {
+        if let Some(mem) = export.ty().memory() {
+            if mem.is_64() {
+                return Err(WasmError::InvalidModule("64-bit memories are not supported".into()));
+            }
+            min = min.max(mem.minimum().saturating_mul(PAGE_BYTES));
+        }
+    }
+    for import in module.imports() {
+        if import.ty().memory().is_some() {
+            return Err(WasmError::UnknownImport {
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+                reason: "memories cannot be imported; export one named 'memory'".into(),
+            });
+        }
+    }
+    Ok(min)
+}
+
+fn find_export(f: &Function, entry: &str) -> Result<ExportInfo, WasmError> {
+    f.exports.iter().find(|e| e.name == entry).cloned().ok_or_else(|| WasmError::ExportNotFound {
+        module: f.name.to_string(),
+        export: entry.to_string(),
+    })
+}
+
+fn set_wasi_capabilities(state: &mut HostState, permissions: &FunctionPermissions) {
+    let caps = permissions.capabilities;
+    state.wasi.time = caps.contains(Capability::Time);
+    state.wasi.random = caps.contains(Capability::Random);
+    state.wasi.log = caps.contains(Capability::Log);
+    state.wasi.deadline = Some(state.call.deadline);
+}
+
+fn set_budget(store: &mut Store<HostState>, limits: &ResourceLimits) -> Result<(), WasmError> {
+    store.set_fuel(limits.max_fuel).map_err(|e| WasmError::Internal(format!("ERR fuel: {e}")))?;
+    store.set_epoch_deadline(1);
+    Ok(())
+}
+
+fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
+    let config = f.config.lock().clone();
+    let started = Instant::now();
+    let state = HostState {
+        function: f.name.clone(),
+        call: CallState {
+            permissions: config.permissions.clone(),
+            read_only: true,
+            args: Vec::new(),
+            numkeys: 0,
+            result: Vec::new(),
+            reply: None,
+            deadline: started + config.limits.max_time,
+            timeout_ms: config.limits.timeout_ms(),
+            env: None,
+            http_timeout_ms: inner.http_timeout_ms,
+            http_body_bytes_max: inner.http_body_bytes_max,
+        },
+        limiter: Limiter { memory_bytes_max: config.limits.max_memory },
+        wasi: crate::wasi::WasiCtx::new(f.name.clone()),
+    };
+    let mut store = Store::new(&inner.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_callback(|ctx| {
+        let call = &ctx.data().call;
+        if Instant::now() >= call.deadline {
+            Err(wasmtime::Error::new(Raise(WasmError::Timeout(call.timeout_ms))))
+        } else {
+            Ok(UpdateDeadline::Continue(1))
+        }
+    });
+    set_wasi_capabilities(store.data_mut(), &config.permissions);
+    set_budget(&mut store, &config.limits)?;
+    let timeout_ms = config.limits.timeout_ms();
+    let instance = f.pre.instantiate(&mut store).map_err(|e| host::classify(e, timeout_ms))?;
+    Ok(Ready { store, instance })
+}
+
+/// A running-instance slot of a function; released on drop.
+struct Slot<'a> {
+    pool: &'a Pool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.pool.running.fetch_sub(1, Ordering::AcqRel);
+        let _guard = self.pool.slot_lock.lock();
+        self.pool.slot_freed.notify_one();
+    }
+}
+
+fn acquire_slot(f: &Function, deadline: Instant, timeout_ms: u64) -> Result<Slot<'_>, WasmError> {
+    let max = f.pool_max;
+    let pool = &f.pool;
+    loop {
+        let running = pool.running.load(Ordering::Acquire);
+        if running < max {
+            if pool.running.compare_exchange(running, running + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                return Ok(Slot { pool });
+            }
+            continue;
+        }
+        let mut guard = pool.slot_lock.lock();
+        if pool.running.load(Ordering::Acquire) < max {
+            continue;
+        }
+        if pool.slot_freed.wait_until(&mut guard, deadline).timed_out() {
+            return Err(WasmError::Timeout(timeout_ms));
+        }
+    }
+}
+
+/// Calls `_initialize` (reactors) and then the export.
+fn run_entry(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    f: &Function,
+    export: &ExportInfo,
+    timeout_ms: u64,
+) -> Result<Frame, WasmError> {
+    // `proc_exit(0)` ends the call successfully.
+    let classify = |e: wasmtime::Error| match e.downcast_ref::<crate::wasi::WasiExit>() {
+        Some(crate::wasi::WasiExit(0)) => Ok(()),
+        _ => Err(host::classify(e, timeout_ms)),
+    };
+    let classify_reply = |store: &mut Store<HostState>| store.data_mut().call.reply.take().unwrap_or(Frame::Null);
+    if f.has_initialize {
+        let init = instance
+            .get_typed_func::<(), ()>(&mut *store, "_initialize")
+            .map_err(|e| WasmError::Internal(format!("ERR _initialize: {e}")))?;
+        if let Err(e) = init.call(&mut *store, ()) {
+            classify(e)?;
+            return Ok(classify_reply(store));
+        }
+    }
+    let func = instance.get_func(&mut *store, &export.name).ok_or_else(|| WasmError::ExportNotFound {
+        module: f.name.to_string(),
+        export: export.name.clone(),
+    })?;
+    let argc = store.data().call.args.len();
+    match export.convention {
+        Convention::Sdk => {
+            if let Some(declared) = &export.declared {
+                if declared.params.len() != argc {
+                    return Err(WasmError::BadArguments(format!(
+                        "ERR function '{}' expects {} arguments, got {argc}",
+                        export.name,
+                        declared.params.len()
+                    )));
+                }
+            }
+            if let Err(e) = func.call(&mut *store, &[], &mut []) {
+                classify(e)?;
+            }
+            Ok(classify_reply(store))
+        }
+        Convention::Raw => {
+            let input = store.data().call.args.first().cloned().unwrap_or_default();
+            let (ptr, len) = write_guest_bytes(store, instance, f, &input, timeout_ms)?;
+            let mut status = [Val::I32(0)];
+            if let Err(e) = func.call(&mut *store, &[Val::I32(ptr), Val::I32(len)], &mut status) {
+                classify(e)?;
+                return Ok(classify_reply(store));
+            }
+            let status = status[0].i32().unwrap_or(0);
+            match store.data_mut().call.reply.take() {
+                Some(reply) => Ok(reply),
+                None if status != 0 => {
+                    Err(WasmError::GuestError(format!("ERR function returned status {status}")))
+                }
+                None => Ok(Frame::Null),
+            }
+        }
+        Convention::Typed => {
+            let params = bind_typed(store, instance, f, export, timeout_ms)?;
+            let mut results: Vec<Val> = export.result.iter().map(|_| Val::I32(0)).collect();
+            if let Err(e) = func.call(&mut *store, &params, &mut results) {
+                classify(e)?;
+                return Ok(classify_reply(store));
+            }
+            if let Some(reply) = store.data_mut().call.reply.take() {
+                return Ok(reply);
+            }
+            Ok(match results.first() {
+                Some(Val::I32(v)) => Frame::Integer(i64::from(*v)),
+                Some(Val::I64(v)) => Frame::Integer(*v),
+                Some(Val::F32(v)) => Frame::Double(f64::from(f32::from_bits(*v))),
+                Some(Val::F64(v)) => Frame::Double(f64::from_bits(*v)),
+                _ => Frame::Null,
+            })
+        }
+    }
+}
+
+/// Copies `bytes` into guest memory through `ferrite_alloc`; `(0, 0)` when
+/// empty.
+fn write_guest_bytes(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    f: &Function,
+    bytes: &[u8],
+    timeout_ms: u64,
+) -> Result<(i32, i32), WasmError> {
+    if bytes.is_empty() {
+        return Ok((0, 0));
+    }
+    let len = i32::try_from(bytes.len())
+        .map_err(|_| WasmError::BadArguments("ERR argument larger than 2 GB".into()))?;
+    let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "ferrite_alloc").map_err(|_| {
+        WasmError::BadArguments(format!(
+            "ERR function '{}' needs an exported ferrite_alloc(size: i32) -> i32 to receive arguments",
+            f.name
+        ))
+    })?;
+    let ptr = alloc.call(&mut *store, len).map_err(|e| host::classify(e, timeout_ms))?;
+    if ptr == 0 {
+        return Err(WasmError::Trap { code: "alloc_failed", message: format!("ferrite_alloc({len}) returned 0") });
+    }
+    let memory = instance
+        .get_memory(&mut *store, crate::memory::MEMORY_EXPORT)
+        .ok_or_else(|| WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into()))?;
+    crate::memory::write_bytes(memory, &mut *store, ptr as u32, bytes)
+        .map_err(|e| WasmError::BadPointer(e.to_string()))?;
+    Ok((ptr, len))
+}
+
+/// Writes an AssemblyScript string (`__new(bytes, 2)`, UTF-16LE) and returns
+/// its pointer.
+fn write_as_string(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    bytes: &[u8],
+    timeout_ms: u64,
+) -> Result<i32, WasmError> {
+    let utf16: Vec<u8> = String::from_utf8_lossy(bytes).encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let len = i32::try_from(utf16.len()).map_err(|_| WasmError::BadArguments("ERR argument too large".into()))?;
+    let classify = |e| host::classify(e, timeout_ms);
+    let new = instance
+        .get_typed_func::<(i32, i32), i32>(&mut *store, "__new")
+        .map_err(|e| WasmError::Internal(format!("ERR __new: {e}")))?;
+    let ptr = new.call(&mut *store, (len, 2)).map_err(classify)?;
+    if let Ok(pin) = instance.get_typed_func::<i32, i32>(&mut *store, "__pin") {
+        pin.call(&mut *store, ptr).map_err(classify)?;
+    }
+    let memory = instance
+        .get_memory(&mut *store, crate::memory::MEMORY_EXPORT)
+        .ok_or_else(|| WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into()))?;
+    crate::memory::write_bytes(memory, &mut *store, ptr as u32, &utf16).map_err(|e| WasmError::BadPointer(e.to_string()))?;
+    Ok(ptr)
+}
+
+/// Binds KEYS and ARGS to a typed export's wasm parameters (`docs/abi.md` §3).
+fn bind_typed(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    f: &Function,
+    export: &ExportInfo,
+    timeout_ms: u64,
+) -> Result<Vec<Val>, WasmError> {
+    let args = store.data().call.args.clone();
+    let k = store.data().call.numkeys;
+    let a = args.len() - k;
+    let n = export.params.len();
+    let as_strings = if 2 * k + a == n {
+        false
+    } else if f.assemblyscript && k + a == n {
+        true
+    } else {
+        return Err(WasmError::BadArguments(format!(
+            "ERR function '{}' takes {n} wasm parameters: got {k} KEYS (2 parameters each{}) and {a} ARGS",
+            export.name,
+            if f.assemblyscript { ", or 1 as an AssemblyScript string" } else { "" }
+        )));
+    };
+    let mut vals = Vec::with_capacity(n);
+    for key in &args[..k] {
+        let p = vals.len();
+        if as_strings {
+            if export.params[p] != NumType::I32 {
+                return Err(key_param_error(export, p));
+            }
+            vals.push(Val::I32(write_as_string(store, instance, key, timeout_ms)?));
+        } else {
+            if export.params[p] != NumType::I32 || export.params[p + 1] != NumType::I32 {
+                return Err(key_param_error(export, p));
+            }
+            let (ptr, len) = write_guest_bytes(store, instance, f, key, timeout_ms)?;
+            vals.push(Val::I32(ptr));
+            vals.push(Val::I32(len));
+        }
+    }
+    for (i, arg) in args[k..].iter().enumerate() {
+        let ty = export.params[vals.len()];
+        let text = std::str::from_utf8(arg).unwrap_or("").trim();
+        let bad = || {
+            WasmError::BadArguments(format!(
+                "ERR function '{}' argument {} is not a valid {}",
+                export.name,
+                k + i + 1,
+                ty.name()
+            ))
+        };
+        vals.push(match ty {
+            NumType::I32 => Val::I32(text.parse().map_err(|_| bad())?),
+            NumType::I64 => Val::I64(text.parse().map_err(|_| bad())?),
+            NumType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
+            NumType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
+        });
+    }
+    debug_assert_eq!(vals.len(), n);
+    Ok(vals)
+}
+
+fn key_param_error(export: &ExportInfo, p: usize) -> WasmError {
+    WasmError::BadArguments(format!(
+        "ERR function '{}' parameter {} must be i32 to receive a key",
+        export.name,
+        p + 1
+    ))
+}
+
+/// Keeps every function's pool at `min_instances` fresh instances and
+/// releases the pools of functions idle longer than `idle_timeout`.
+fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        thread::park_timeout(KEEPER_INTERVAL);
+        let Some(inner) = weak.upgrade() else { return };
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let functions: Vec<Arc<Function>> = inner.functions.read().values().cloned().collect();
+        let now_ms = unix_ms(SystemTime::now());
+        let idle_ms = inner.pool.idle_timeout.as_millis() as u64;
+        for f in functions {
+            let idle = now_ms.saturating_sub(f.pool.last_used_ms.load(Ordering::Relaxed)) > idle_ms;
+            if idle {
+                f.pool.ready.lock().clear();
+                continue;
+            }
+            while f.pool.ready.lock().len() < inner.pool.min_instances && !stop.load(Ordering::Relaxed) {
+                match instantiate(&inner, &f) {
+                    Ok(ready) => f.pool.ready.lock().push(ready),
+                    Err(e) => {
+                        tracing::warn!(target: "ferrite::wasm", function = &*f.name, "cannot pre-instantiate: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

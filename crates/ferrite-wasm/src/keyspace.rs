@@ -1,0 +1,93 @@
+//! How the runtime reaches the keyspace: the [`Keyspace`] and
+//! [`Transaction`] traits. The runtime never touches data any other way.
+//!
+//! A call begins one transaction, runs every host call's command through
+//! [`Transaction::execute`] and, at the end, commits (success) or rolls back
+//! (trap, timeout, limit, error reply): a call is all-or-nothing.
+//! `ferrite_store::Store` implements the traits, so the runtime runs
+//! embedded; the server may implement them over its own store handle.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrite_protocol::Frame;
+
+use crate::WasmError;
+
+/// Which keys a transaction holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    /// Exactly these keys (the call's `KEYS`); others are refused.
+    Keys(Vec<Bytes>),
+    /// The whole keyspace, taken at the first key access (if any).
+    Lazy,
+}
+
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessMode {
+    /// Reads and writes.
+    ReadWrite,
+    /// Reads only (`WASM.CALLREAD`, `READ_ONLY`).
+    ReadOnly,
+}
+
+/// Facts about one command that the permission check needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// Upper-case command name.
+    pub name: String,
+    /// The command may modify data.
+    pub write: bool,
+    /// The command deletes whole keys (DEL, UNLINK, GETDEL, FLUSHDB, FLUSHALL).
+    pub delete: bool,
+    /// The command looks at or changes the whole keyspace (KEYS, SCAN,
+    /// RANDOMKEY, FLUSHDB, FLUSHALL…) rather than named keys.
+    pub keyspace_wide: bool,
+    /// Every key the command touches.
+    pub keys: Vec<Bytes>,
+}
+
+/// Commands that delete whole keys (capability `delete`).
+pub const DELETE_COMMANDS: &[&str] = &["DEL", "UNLINK", "GETDEL", "FLUSHDB", "FLUSHALL"];
+
+impl CommandInfo {
+    /// Builds the info from a command table's answers.
+    pub fn new(name: &str, write: bool, keyspace_wide: bool, keys: Vec<Bytes>) -> Self {
+        let name = name.to_ascii_uppercase();
+        let delete = DELETE_COMMANDS.contains(&name.as_str());
+        CommandInfo { write: write || delete, delete, keyspace_wide, keys, name }
+    }
+}
+
+/// A keyspace the runtime can run calls against.
+pub trait Keyspace: Send + Sync {
+    /// Begins a transaction on database `db`, waiting for locks at most
+    /// until `deadline`. Errors are reported to the client as they are
+    /// (`WasmError::Busy`, `WasmError::CommandError`).
+    fn begin(
+        &self,
+        db: usize,
+        scope: KeyScope,
+        mode: AccessMode,
+        deadline: Instant,
+    ) -> Result<Box<dyn Transaction + '_>, WasmError>;
+
+    /// Looks a command up in the command table: `None` if unknown.
+    /// `argv[0]` is the command name (any case).
+    fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo>;
+}
+
+/// One atomic unit of work over the keyspace.
+///
+/// Dropping a transaction without [`commit`](Transaction::commit) must roll
+/// it back.
+pub trait Transaction {
+    /// Runs one command (already permission-checked) and returns its reply,
+    /// error replies included (`WRONGTYPE …`).
+    fn execute(&mut self, argv: &[Bytes]) -> Frame;
+    /// Makes every change permanent.
+    fn commit(self: Box<Self>);
+    /// Undoes every change (values and TTLs).
+    fn rollback(self: Box<Self>);
+}
