@@ -165,8 +165,7 @@ fn new_engine(limits: &ResourceLimits, instances_max: u32) -> Result<Engine, Was
         .epoch_interruption(true)
         .max_wasm_stack(limits.max_stack * 1024)
         .memory_init_cow(true)
-        .cranelift_opt_level(OptLevel::Speed)
-        .wasm_threads(false);
+        .cranelift_opt_level(OptLevel::Speed);
     let mut pooling = PoolingAllocationConfig::default();
     pooling
         .total_core_instances(instances_max)
@@ -503,7 +502,8 @@ impl WasmExecutor {
 
     /// Describes a loaded function.
     pub fn info(&self, name: &str) -> Result<FunctionInfo, WasmError> {
-        Ok(self.describe(&self.function(name)?))
+        let f = self.function(name)?;
+        Ok(self.describe(&f))
     }
 
     /// Statistics of a function.

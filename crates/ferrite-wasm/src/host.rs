@@ -494,15 +494,17 @@ fn h_random_bytes(mut caller: Caller<'_, HostState>, bp: i32, bl: i32) -> wasmti
 
 fn h_http(mut caller: Caller<'_, HostState>, rp: i32, rl: i32) -> wasmtime::Result<i64> {
     caller.data().deny(Capability::Http)?;
-    let (body_max, timeout_ms, deadline) = {
-        let c = &caller.data().call;
-        (c.http_body_bytes_max, c.http_timeout_ms, c.deadline)
+    let request = read(&mut caller, "http request", rp, rl)?;
+    let call = &caller.data().call;
+    let policy = crate::http::HttpPolicy {
+        allow_hosts: call.permissions.http_allow_hosts.clone(),
+        timeout_ms: call.http_timeout_ms,
+        body_bytes_max: call.http_body_bytes_max,
     };
-    let memory = mem(&mut caller)?;
-    let limits = ListLimits { items_max: 2 * 256 + 3, bytes_max: body_max.saturating_add(64 * 1024) };
-    let items = memory::read_list(memory, &caller, rp as u32, rl as u32, limits)?;
-    let encoded = crate::http_call::call(caller.data(), items, timeout_ms, body_max, deadline)?;
-    caller.data_mut().set_result(&encoded)
+    match crate::http::request_encoded(&policy, &request, call.deadline) {
+        Ok(encoded) => caller.data_mut().set_result(&encoded),
+        Err(e) => raise(WasmError::CommandError(format!("ERR http: {e}"))),
+    }
 }
 
 // ---- linking ---------------------------------------------------------------

@@ -20,7 +20,6 @@ mod error;
 mod executor;
 mod host;
 mod http;
-mod http_call;
 mod keyspace;
 mod limits;
 mod memory;

@@ -156,7 +156,7 @@ fn assemblyscript_strings_via_new() {
           (local $p i32) (local.set $p (global.get $bump))
           (global.set $bump (i32.add (global.get $bump) (local.get $n))) (local.get $p))
         ;; returns the UTF-16 byte length of the string plus its first code unit
-        (func (export "strlen") (param $s i32) (param $limit i32) (result i32)
+        (func (export "strlen") (param $s i32) (param $limit i64) (result i32)
           (i32.add (i32.mul (i32.load (i32.sub (local.get $s) (i32.const 4))) (i32.const 1000))
                    (i32.load16_u (local.get $s)))))"#
     ));

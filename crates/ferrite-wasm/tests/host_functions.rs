@@ -48,9 +48,9 @@ const SINK: &str = r#"
 (func (export "fail") (call $error (call $buf (i32.const 0)) (call $a (i32.const 0))))
 (func (export "nothing"))
 (func (export "nil") (call $return_nil))
-(func (export "partial_read") (result i32)
+(func (export "partial_read")
   (drop (call $arg (i32.const 0)))
-  (call $result_read (i32.const 16384) (i32.const 2)))
+  (call $return_int (i64.extend_i32_s (call $result_read (i32.const 16384) (i32.const 2)))))
 "#;
 
 fn sink() -> (ferrite_wasm::WasmExecutor, std::sync::Arc<ferrite_store::Store>) {
