@@ -135,7 +135,7 @@ fn sorted_sets_and_keys() {
     assert_eq!(call(&x, "zadd15", &["z", "a"]).unwrap(), WasmValue::I64(1));
     assert_eq!(call(&x, "zadd15", &["z", "b"]).unwrap(), WasmValue::I64(1));
     assert_eq!(call(&x, "zadd15", &["z", "a"]).unwrap(), WasmValue::I64(0));
-    assert_eq!(redis(&store, &["ZSCORE", "z", "a"]), Frame::Bulk(Bytes::from("1.5")));
+    assert_eq!(redis(&store, &["ZSCORE", "z", "a"]), Frame::Double(1.5));
     assert_eq!(call(&x, "zcard", &["z"]).unwrap(), WasmValue::I64(2));
     assert_eq!(call(&x, "zremall", &["z"]).unwrap(), WasmValue::I64(2));
     assert_eq!(call(&x, "zcard", &["z"]).unwrap(), WasmValue::I64(0));
