@@ -700,9 +700,13 @@ impl WasmExecutor {
         if refill {
             self.nudge_keeper();
         }
+        let fail = |e: WasmError| {
+            f.stats.record(false, started.elapsed(), 0, 0);
+            e
+        };
         let Ready { mut store, instance } = match popped {
             Some(r) => r,
-            None => self.instantiate(f)?,
+            None => self.instantiate(f).map_err(fail)?,
         };
 
         // Per-call state: limits, permissions, arguments, deadline.
@@ -725,9 +729,9 @@ impl WasmExecutor {
             state.limiter.memory_bytes_max = config.limits.max_memory;
             set_wasi_capabilities(state, permissions);
         }
-        set_budget(&mut store, &config.limits)?;
+        set_budget(&mut store, &config.limits).map_err(fail)?;
 
-        let txn = keyspace.begin(db, scope, mode, deadline)?;
+        let txn = keyspace.begin(db, scope, mode, deadline).map_err(fail)?;
         let mut env = CallEnv { keyspace, txn };
         store.data_mut().call.env = Some(EnvPtr::new(&mut env));
         let outcome = run_entry(&mut store, &instance, f, export, timeout_ms);
