@@ -14,8 +14,14 @@ pub struct Limits {
     pub bulk_len_max: usize,
     /// Largest argument count of a multibulk request (Redis: `INT_MAX`).
     pub multibulk_len_max: usize,
-    /// Longest inline request, and longest `*`/`$` header, without a line
+    /// Longest inline request, and longest `*`/`$` header, before its line
     /// end (Redis's `PROTO_INLINE_MAX_SIZE`, 64 KB).
+    ///
+    /// Redis checks this limit on whatever it has buffered after each read
+    /// of at most 16 KB, so a line whose end lies beyond it is refused even
+    /// when the line end arrives in the same burst; the decoder refuses such
+    /// lines whatever the read sizes, so the outcome does not depend on how
+    /// the bytes were split.
     pub inline_len_max: usize,
 }
 
@@ -194,6 +200,9 @@ impl RequestDecoder {
                             Some(len) => len,
                             None => {
                                 let line_len = match find_line(buf, b'\r', self.scanned_len) {
+                                    Ok(line_len) if line_len > self.limits.inline_len_max => {
+                                        return Err(ProtocolError::TooBigBulkCountString);
+                                    }
                                     Ok(line_len) => line_len,
                                     Err(resume) => {
                                         if buf.len() > self.limits.inline_len_max {
@@ -250,6 +259,9 @@ impl RequestDecoder {
     /// Reads `*<count>\r\n`; `Ok(false)` when incomplete.
     fn read_multibulk_header(&mut self, buf: &mut BytesMut) -> Result<bool, ProtocolError> {
         let line_len = match find_line(buf, b'\r', self.scanned_len) {
+            Ok(line_len) if line_len > self.limits.inline_len_max => {
+                return Err(ProtocolError::TooBigMultibulkCountString);
+            }
             Ok(line_len) => line_len,
             Err(resume) => {
                 if buf.len() > self.limits.inline_len_max {
@@ -287,6 +299,9 @@ impl RequestDecoder {
 
     fn read_inline(&mut self, buf: &mut BytesMut) -> Result<Inline, ProtocolError> {
         let newline = match find_line(buf, b'\n', self.scanned_len) {
+            Ok(newline) if newline > self.limits.inline_len_max => {
+                return Err(ProtocolError::TooBigInlineRequest);
+            }
             Ok(newline) => newline,
             Err(resume) => {
                 if buf.len() > self.limits.inline_len_max {

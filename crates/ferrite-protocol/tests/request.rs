@@ -183,8 +183,16 @@ fn length_limits() {
         .unwrap()
         .0
         .is_empty());
-    // A long line that is complete is accepted (Redis only limits unterminated lines).
-    let mut line = vec![b'a'; 40];
+    // A line whose end lies beyond the limit is refused even when complete
+    // (redis-server refuses a 100 KB inline line ending in CRLF).
+    let mut line = vec![b'a'; 17];
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(
+        decode_all_with(&line, limits.clone(), false),
+        Err(ProtocolError::TooBigInlineRequest)
+    );
+    // A line end right at the limit is accepted.
+    let mut line = vec![b'a'; 15];
     line.extend_from_slice(b"\r\n");
     assert_eq!(
         decode_all_with(&line, limits.clone(), false)
@@ -192,6 +200,20 @@ fn length_limits() {
             .0
             .len(),
         1
+    );
+    let mut header = b"*".to_vec();
+    header.extend_from_slice(&[b'1'; 17]);
+    header.extend_from_slice(b"\r\n");
+    assert_eq!(
+        decode_all_with(&header, limits.clone(), false),
+        Err(ProtocolError::TooBigMultibulkCountString)
+    );
+    let mut header = b"*1\r\n$".to_vec();
+    header.extend_from_slice(&[b'1'; 17]);
+    header.extend_from_slice(b"\r\n");
+    assert_eq!(
+        decode_all_with(&header, limits.clone(), false),
+        Err(ProtocolError::TooBigBulkCountString)
     );
     let mut mbulk = b"*".to_vec();
     mbulk.extend_from_slice(&[b'1'; 17]);
