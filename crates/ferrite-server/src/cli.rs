@@ -30,8 +30,8 @@ pub struct Cli {
     /// Working directory for data files [default: .].
     #[arg(long)]
     pub dir: Option<String>,
-    /// Log level: trace, debug, info, warn, error (or Redis's verbose,
-    /// notice, warning) [default: info].
+    /// Log level: debug, verbose, notice, warning (Redis's), trace, error;
+    /// info and warn are accepted [default: notice].
     #[arg(long)]
     pub loglevel: Option<String>,
     /// Any other parameter as `--name value` pairs (Redis style).

@@ -26,12 +26,14 @@ use serde::Deserialize;
 
 /// Number of databases the keyspace has (`SELECT 0` … `SELECT 15`).
 pub const DATABASES_MAX: u32 = 16;
-/// Upper bound for `maxclients`.
-pub const MAXCLIENTS_MAX: u32 = 1_000_000;
+/// Upper bound for `maxclients` (Redis's; the file descriptor limit of the
+/// process applies first).
+pub const MAXCLIENTS_MAX: u32 = u32::MAX;
 /// Upper bound for `hz` (active expiry cycles per second), as in Redis.
 pub const HZ_MAX: u32 = 500;
-/// Upper bound for the size limits (`client-query-buffer-limit`, …): 16 GiB.
-pub const SIZE_LIMIT_MAX_BYTES: u64 = 16 << 30;
+/// Upper bound for the size limits (`client-query-buffer-limit`, …), as in
+/// Redis (`LLONG_MAX`).
+pub const SIZE_LIMIT_MAX_BYTES: u64 = i64::MAX as u64;
 
 /// A configuration error. Each variant names the file, key, variable or flag.
 #[derive(Debug, thiserror::Error)]
@@ -164,45 +166,151 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
-/// Log verbosity. Accepts tracing's names and Redis's.
+/// One client class's output limits: close the client when its pending
+/// output exceeds `hard_bytes`, or stays above `soft_bytes` for `soft_secs`
+/// (at once when `soft_secs` is 0). 0 bytes = no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferLimit {
+    /// Hard limit, bytes.
+    pub hard_bytes: u64,
+    /// Soft limit, bytes.
+    pub soft_bytes: u64,
+    /// How long output may stay above the soft limit, seconds.
+    pub soft_secs: u64,
+}
+
+/// `client-output-buffer-limit`, in Redis's syntax:
+/// `normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`.
+/// Ferrite has only normal clients; the other classes are kept for
+/// compatibility.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputBufferLimits {
+    /// Ordinary clients.
+    pub normal: BufferLimit,
+    /// Replicas (`slave` or `replica`).
+    pub replica: BufferLimit,
+    /// Pub/sub clients.
+    pub pubsub: BufferLimit,
+}
+
+impl Default for OutputBufferLimits {
+    fn default() -> Self {
+        OutputBufferLimits {
+            normal: BufferLimit { hard_bytes: 0, soft_bytes: 0, soft_secs: 0 },
+            replica: BufferLimit { hard_bytes: 256 << 20, soft_bytes: 64 << 20, soft_secs: 60 },
+            pubsub: BufferLimit { hard_bytes: 32 << 20, soft_bytes: 8 << 20, soft_secs: 60 },
+        }
+    }
+}
+
+impl OutputBufferLimits {
+    /// Applies `class hard soft soft_secs` groups to `self`, with Redis's
+    /// error texts.
+    ///
+    /// ```
+    /// use ferrite_server::config::OutputBufferLimits;
+    /// let mut limits = OutputBufferLimits::default();
+    /// limits.apply("normal 1mb 512kb 10").unwrap();
+    /// assert_eq!(limits.normal.hard_bytes, 1 << 20);
+    /// assert_eq!(limits.to_string(), "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+    /// ```
+    pub fn apply(&mut self, text: &str) -> Result<(), String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.is_empty() || words.len() % 4 != 0 {
+            return Err("Wrong number of arguments in buffer limit configuration.".to_owned());
+        }
+        let mut next = *self;
+        for group in words.chunks_exact(4) {
+            let class = match group[0].to_ascii_lowercase().as_str() {
+                "normal" => &mut next.normal,
+                "slave" | "replica" => &mut next.replica,
+                "pubsub" => &mut next.pubsub,
+                _ => return Err("Invalid client class specified in buffer limit configuration.".to_owned()),
+            };
+            let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_owned();
+            class.hard_bytes = ByteSize::parse(group[1]).ok_or_else(bad)?.0;
+            class.soft_bytes = ByteSize::parse(group[2]).ok_or_else(bad)?.0;
+            class.soft_secs = group[3].parse().map_err(|_| bad())?;
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+impl fmt::Display for OutputBufferLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, l)) in [("normal", self.normal), ("slave", self.replica), ("pubsub", self.pubsub)].iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{name} {} {} {}", l.hard_bytes, l.soft_bytes, l.soft_secs)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for OutputBufferLimits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let mut limits = OutputBufferLimits::default();
+        limits.apply(&text).map_err(de::Error::custom)?;
+        Ok(limits)
+    }
+}
+
+/// Log verbosity: Redis's levels (`debug`, `verbose`, `notice`, `warning`)
+/// plus `trace` and `error`; tracing's `info` and `warn` are accepted as
+/// `notice` and `warning`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// Everything.
     Trace,
-    /// Debugging detail (Redis: `debug`, `verbose`).
-    #[serde(alias = "verbose")]
+    /// Debugging detail.
     Debug,
-    /// Normal operation (Redis: `notice`).
-    #[serde(alias = "notice")]
-    Info,
-    /// Problems only (Redis: `warning`).
-    #[serde(alias = "warning")]
-    Warn,
+    /// Like `debug` (Redis distinguishes them; Ferrite logs the same).
+    Verbose,
+    /// Normal operation (the default).
+    #[serde(alias = "info")]
+    Notice,
+    /// Problems only.
+    #[serde(alias = "warn")]
+    Warning,
     /// Errors only.
     Error,
 }
 
 impl LogLevel {
-    /// Parses a level name (`info`, `notice`, `warning`, …).
+    /// Parses a level name, any case.
     pub fn parse(text: &str) -> Option<LogLevel> {
         Some(match text.to_ascii_lowercase().as_str() {
             "trace" => LogLevel::Trace,
-            "debug" | "verbose" => LogLevel::Debug,
-            "info" | "notice" => LogLevel::Info,
-            "warn" | "warning" => LogLevel::Warn,
+            "debug" => LogLevel::Debug,
+            "verbose" => LogLevel::Verbose,
+            "notice" | "info" => LogLevel::Notice,
+            "warning" | "warn" => LogLevel::Warning,
             "error" => LogLevel::Error,
             _ => return None,
         })
     }
 
-    /// The tracing filter directive for this level.
+    /// The name CONFIG GET shows.
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Trace => "trace",
             LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
+            LogLevel::Verbose => "verbose",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+            LogLevel::Error => "error",
+        }
+    }
+
+    /// The tracing filter directive for this level.
+    pub fn filter(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug | LogLevel::Verbose => "debug",
+            LogLevel::Notice => "info",
+            LogLevel::Warning => "warn",
             LogLevel::Error => "error",
         }
     }
@@ -226,15 +334,15 @@ pub struct Config {
     pub maxclients: u32,
     /// Active expiry cycles per second, 1..=500 (`10`).
     pub hz: u32,
-    /// Log level (`info`).
+    /// Log level (`notice`).
     pub loglevel: LogLevel,
     /// A client whose unparsed input exceeds this is closed (`1gb`).
     pub client_query_buffer_limit: ByteSize,
     /// Largest bulk string a client may send (`512mb`).
     pub proto_max_bulk_len: ByteSize,
-    /// A client whose pending output exceeds this is closed (`1gb`); `0` =
-    /// no limit. One size for all clients (Redis has per-class limits).
-    pub client_output_buffer_limit: ByteSize,
+    /// Output limits per client class, Redis syntax
+    /// (`"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60"`).
+    pub client_output_buffer_limit: OutputBufferLimits,
     /// Append-only file persistence. Not implemented yet: only `false` is
     /// accepted.
     pub appendonly: bool,
@@ -254,10 +362,10 @@ impl Default for Config {
             dir: PathBuf::from("."),
             maxclients: 10_000,
             hz: 10,
-            loglevel: LogLevel::Info,
+            loglevel: LogLevel::Notice,
             client_query_buffer_limit: ByteSize(1 << 30),
             proto_max_bulk_len: ByteSize(512 << 20),
-            client_output_buffer_limit: ByteSize(1 << 30),
+            client_output_buffer_limit: OutputBufferLimits::default(),
             appendonly: false,
             save: String::new(),
             wasm: WasmConfig::default(),
@@ -540,15 +648,16 @@ pub static PARAMS: &[Param] = &[
     param!("requirepass", true, |c| c.requirepass.clone(), |c, v| c.requirepass = v.to_owned()),
     param!("dir", false, |c| c.dir.display().to_string(), |c, v| c.dir = PathBuf::from(v)),
     param!("maxclients", true, |c| c.maxclients.to_string(), |c, v| c.maxclients = parse_u32(v)?),
-    param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz = parse_u32(v)?),
-    param!("loglevel", false, |c| c.loglevel.as_str().to_owned(), |c, v| c.loglevel =
-        LogLevel::parse(v).ok_or_else(|| "argument(s) must be one of the following: trace, debug, verbose, info, notice, warn, warning, error".to_owned())?),
+    param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz = parse_u32(v)?.clamp(1, HZ_MAX)),
+    param!("loglevel", true, |c| c.loglevel.as_str().to_owned(), |c, v| c.loglevel =
+        LogLevel::parse(v).ok_or_else(|| "argument(s) must be one of the following: debug, verbose, notice, warning".to_owned())?),
     param!("client-query-buffer-limit", true, |c| c.client_query_buffer_limit.to_string(), |c, v| c
         .client_query_buffer_limit = parse_size(v)?),
     param!("proto-max-bulk-len", true, |c| c.proto_max_bulk_len.to_string(), |c, v| c
         .proto_max_bulk_len = parse_size(v)?),
     param!("client-output-buffer-limit", true, |c| c.client_output_buffer_limit.to_string(), |c, v| c
-        .client_output_buffer_limit = parse_size(v)?),
+        .client_output_buffer_limit
+        .apply(v)?),
     param!("appendonly", true, |c| yes_no(c.appendonly), |c, v| c.appendonly = parse_bool(v)?),
     param!("save", true, |c| c.save.clone(), |c, v| c.save = v.trim().to_owned()),
     param!("wasm.enabled", false, |c| yes_no(c.wasm.enabled), |c, v| c.wasm.enabled = parse_bool(v)?),
@@ -611,6 +720,11 @@ pub static PARAMS: &[Param] = &[
         .capabilities
         .allowed = parse_caps(v)?),
 ];
+
+/// Looks a parameter up by its exact name, any case, as CONFIG GET/SET do.
+pub fn find_param_exact(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
 
 /// Looks a parameter up by name: Redis style (`client-query-buffer-limit`),
 /// file style (`client_query_buffer_limit`), any case.
@@ -688,10 +802,10 @@ impl Config {
             return Err(invalid("databases", format!("must be between 1 and {DATABASES_MAX}")));
         }
         if !(1..=MAXCLIENTS_MAX).contains(&self.maxclients) {
-            return Err(invalid("maxclients", format!("must be between 1 and {MAXCLIENTS_MAX}")));
+            return Err(invalid("maxclients", format!("argument must be between 1 and {MAXCLIENTS_MAX} inclusive")));
         }
         if !(1..=HZ_MAX).contains(&self.hz) {
-            return Err(invalid("hz", format!("must be between 1 and {HZ_MAX}")));
+            return Err(invalid("hz", format!("argument must be between 1 and {HZ_MAX} inclusive")));
         }
         if self.requirepass.len() > 512 {
             return Err(invalid("requirepass", "longer than 512 bytes"));
@@ -699,10 +813,9 @@ impl Config {
         for (key, size, min) in [
             ("client_query_buffer_limit", self.client_query_buffer_limit, 1024 * 1024),
             ("proto_max_bulk_len", self.proto_max_bulk_len, 1024 * 1024),
-            ("client_output_buffer_limit", self.client_output_buffer_limit, 0),
         ] {
             if size.0 > SIZE_LIMIT_MAX_BYTES || size.0 < min {
-                return Err(invalid(key, format!("must be between {min} and {SIZE_LIMIT_MAX_BYTES} bytes")));
+                return Err(invalid(key, format!("argument must be between {min} and {SIZE_LIMIT_MAX_BYTES} inclusive")));
             }
         }
         if self.appendonly {

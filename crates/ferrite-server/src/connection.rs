@@ -13,6 +13,7 @@ use ferrite_protocol::{encode, Frame, Limits, Protocol, RequestDecoder};
 use ferrite_store::WatchHandle;
 
 use crate::client::ClientInfo;
+use crate::config::BufferLimit;
 use crate::cmd;
 use crate::server::Server;
 
@@ -81,10 +82,27 @@ impl Session {
     }
 }
 
-fn limits_of(server: &Server) -> (Limits, usize, usize) {
+fn limits_of(server: &Server) -> (Limits, usize, BufferLimit) {
     let config = server.config.read();
     let limits = Limits { bulk_len_max: config.proto_max_bulk_len.bytes_usize(), ..Limits::default() };
-    (limits, config.client_query_buffer_limit.bytes_usize(), config.client_output_buffer_limit.bytes_usize())
+    (limits, config.client_query_buffer_limit.bytes_usize(), config.client_output_buffer_limit.normal)
+}
+
+/// Checks pending output against the normal-class limits: `Err` when the
+/// client must be closed now; `Ok(Some(secs))` when the write must finish
+/// within `secs` (output above a soft limit with a grace time).
+fn check_output(output_len: usize, limit: BufferLimit) -> Result<Option<u64>, CloseReason> {
+    let len = output_len as u64;
+    if limit.hard_bytes > 0 && len > limit.hard_bytes {
+        return Err(CloseReason::OutputBufferLimit(output_len));
+    }
+    if limit.soft_bytes > 0 && len > limit.soft_bytes {
+        if limit.soft_secs == 0 {
+            return Err(CloseReason::OutputBufferLimit(output_len));
+        }
+        return Ok(Some(limit.soft_secs));
+    }
+    Ok(None)
 }
 
 /// Serves one connection until the client leaves, misbehaves or the server
@@ -168,15 +186,14 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
                 encode(&reply, session.protocol, &mut output);
             }
             decoder.set_auth_required(!session.authenticated);
-            if output_limit > 0 && output.len() > output_limit {
-                return Err(CloseReason::OutputBufferLimit(output.len()));
-            }
+            check_output(output.len(), output_limit)?;
             if session.close {
                 flush(server, &mut stream, &mut output).await?;
                 return Ok(());
             }
             if output.len() >= WRITE_FLUSH_BYTES {
-                flush_tracked(server, &info, &mut stream, &mut output).await?;
+                let soft_secs = check_output(output.len(), output_limit)?;
+                flush_tracked(server, &info, &mut stream, &mut output, soft_secs).await?;
             }
         }
         info.qbuf_bytes.store(input.len(), Ordering::Relaxed);
@@ -184,7 +201,8 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
             return Err(CloseReason::QueryBufferLimit(input.len()));
         }
         if !output.is_empty() {
-            flush_tracked(server, &info, &mut stream, &mut output).await?;
+            let soft_secs = check_output(output.len(), output_limit)?;
+            flush_tracked(server, &info, &mut stream, &mut output, soft_secs).await?;
         }
         if server.is_shutting_down() {
             return Ok(());
@@ -192,15 +210,24 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
     }
 }
 
-/// [`flush`], showing the pending bytes in CLIENT LIST (`omem`) meanwhile.
+/// [`flush`], showing the pending bytes in CLIENT LIST (`omem`) meanwhile;
+/// with `soft_secs`, the write must finish within that many seconds (soft
+/// output limit), else the client is closed.
 async fn flush_tracked(
     server: &Server,
     info: &ClientInfo,
     stream: &mut TcpStream,
     output: &mut BytesMut,
+    soft_secs: Option<u64>,
 ) -> Result<(), CloseReason> {
     info.omem_bytes.store(output.len(), Ordering::Relaxed);
-    let result = flush(server, stream, output).await;
+    let len = output.len();
+    let result = match soft_secs {
+        None => flush(server, stream, output).await,
+        Some(secs) => tokio::time::timeout(Duration::from_secs(secs), flush(server, stream, output))
+            .await
+            .unwrap_or(Err(CloseReason::OutputBufferLimit(len))),
+    };
     info.omem_bytes.store(0, Ordering::Relaxed);
     result
 }

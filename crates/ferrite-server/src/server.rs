@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use ferrite_store::{Store, StoreConfig};
 
 use crate::client::{Clients, RegisterError};
-use crate::config::Config;
+use crate::config::{Config, LogLevel};
 use crate::connection;
 use crate::stats::Stats;
 
@@ -59,7 +59,11 @@ pub struct Server {
     pub local_addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
+    log_level_hook: Option<LogLevelHook>,
 }
+
+/// Applies a new log level (CONFIG SET loglevel) to the process's logger.
+pub type LogLevelHook = Box<dyn Fn(LogLevel) + Send + Sync>;
 
 impl Server {
     /// Asks every connection and the accept loop to stop (SHUTDOWN, signals).
@@ -76,6 +80,13 @@ impl Server {
     /// A receiver that changes to `true` on shutdown.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
+    }
+
+    /// Applies `level` to the logger, if the binary installed a hook.
+    pub fn apply_log_level(&self, level: LogLevel) {
+        if let Some(hook) = &self.log_level_hook {
+            hook(level);
+        }
     }
 
     /// Seconds since start.
@@ -99,18 +110,19 @@ fn new_run_id() -> String {
 }
 
 /// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own
-/// multi-threaded tokio runtime.
-pub fn run(config: Config) -> Result<(), ServerError> {
+/// multi-threaded tokio runtime. `log_level_hook` lets CONFIG SET loglevel
+/// reach the logger the binary installed.
+pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ferrite-io")
         .build()
         .map_err(ServerError::Runtime)?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, log_level_hook))
 }
 
 /// Binds, serves and returns after a graceful shutdown.
-pub async fn serve(config: Config) -> Result<(), ServerError> {
+pub async fn serve(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
     let ip: IpAddr = config.bind.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let addr = SocketAddr::new(ip, config.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
@@ -131,6 +143,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         local_addr,
         shutdown_tx,
         shutting_down: AtomicBool::new(false),
+        log_level_hook,
     });
     tracing::info!("Ferrite {} started, pid {}", env!("CARGO_PKG_VERSION"), std::process::id());
     tracing::info!("Ready to accept connections on {local_addr}");

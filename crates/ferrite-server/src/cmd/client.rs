@@ -8,6 +8,22 @@ use crate::connection::Session;
 use crate::error::{CommandError, CommandResult};
 use crate::server::Server;
 
+/// CLIENT HELP lines (Redis's text for the subcommands Ferrite has).
+pub const HELP: &[&str] = &[
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+];
+
 /// `CLIENT SETNAME name` (empty clears it).
 pub fn setname(session: &mut Session, argv: &[Bytes]) -> CommandResult {
     validate_client_name(&argv[2])?;

@@ -18,6 +18,26 @@ use ferrite_store::{CommandFlags, CommandSpec};
 
 use crate::error::{CommandError, CommandResult};
 
+/// COMMAND HELP lines (Redis's text for the subcommands Ferrite has).
+pub const HELP: &[&str] = &[
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+];
+
 /// Redis 7.0.15's `COMMAND INFO` and `COMMAND DOCS` replies (RESP3) for
 /// Ferrite's commands.
 static REDIS_COMMAND_META: &[u8] = include_bytes!("redis_command_meta.resp");

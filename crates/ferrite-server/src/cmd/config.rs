@@ -4,19 +4,44 @@
 use bytes::Bytes;
 use ferrite_protocol::Frame;
 
-use crate::config::{find_param, ConfigError, Param, PARAMS};
+use crate::config::{find_param_exact, ConfigError, Param, PARAMS};
 use crate::error::{CommandError, CommandResult};
 use crate::server::Server;
 
+/// CONFIG HELP lines (Redis's text for the subcommands Ferrite has).
+pub const HELP: &[&str] = &[
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+];
+
 /// `CONFIG GET pattern [pattern ...]`: every parameter matching any of the
-/// glob patterns (case-insensitive), once.
+/// glob patterns (case-insensitive), once. A pattern without glob characters
+/// is a name, and the reply uses it as given (`CONFIG GET HZ` → `HZ`), as
+/// Redis does.
 pub fn get(server: &Server, argv: &[Bytes]) -> CommandResult {
     let config = server.config.read();
-    let pairs = PARAMS
-        .iter()
-        .filter(|p| argv[2..].iter().any(|pattern| ferrite_store::glob::matches_nocase(pattern, p.name.as_bytes())))
-        .map(|p| (Frame::bulk(p.name), Frame::Bulk(p.get(&config).into())))
-        .collect();
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut pairs = Vec::new();
+    for pattern in &argv[2..] {
+        if ferrite_store::glob::is_literal(pattern) {
+            let Some(param) = std::str::from_utf8(pattern).ok().and_then(find_param_exact) else { continue };
+            if !seen.contains(&param.name) {
+                seen.push(param.name);
+                pairs.push((Frame::Bulk(pattern.clone()), Frame::Bulk(param.get(&config).into())));
+            }
+            continue;
+        }
+        for param in PARAMS {
+            if !seen.contains(&param.name) && ferrite_store::glob::matches_nocase(pattern, param.name.as_bytes()) {
+                seen.push(param.name);
+                pairs.push((Frame::bulk(param.name), Frame::Bulk(param.get(&config).into())));
+            }
+        }
+    }
     Ok(Frame::Map(pairs))
 }
 
@@ -35,7 +60,7 @@ pub fn set(server: &Server, argv: &[Bytes]) -> CommandResult {
     for pair in argv[2..].chunks_exact(2) {
         let (name, value) = (&pair[0], &pair[1]);
         let text = String::from_utf8_lossy(name);
-        let param = find_param(&text).ok_or_else(|| CommandError::ConfigUnknown(text.clone().into_owned()))?;
+        let param = find_param_exact(&text).ok_or_else(|| CommandError::ConfigUnknown(text.clone().into_owned()))?;
         if !param.mutable {
             return Err(failed(name, "can't set immutable config"));
         }
@@ -64,6 +89,10 @@ pub fn set(server: &Server, argv: &[Bytes]) -> CommandResult {
         let name = touched.iter().find(|(_, p)| p.file_key() == key).map_or(&argv[2], |(name, _)| *name);
         return Err(failed(name, &reason));
     }
-    *server.config.write() = config;
+    let level = config.loglevel;
+    let previous = std::mem::replace(&mut *server.config.write(), config);
+    if previous.loglevel != level {
+        server.apply_log_level(level);
+    }
     Ok(Frame::ok())
 }

@@ -171,6 +171,9 @@ pub fn run_server_command(
         "hello" => connection::hello(server, session, argv),
         "auth" => connection::auth(server, session, argv),
         "select" => connection::select(server, session, argv),
+        "client|help" => Ok(help("CLIENT", client::HELP)),
+        "config|help" => Ok(help("CONFIG", config::HELP)),
+        "command|help" => Ok(help("COMMAND", command::HELP)),
         "client|id" => Ok(Frame::Integer(i64::try_from(session.info.id).unwrap_or(i64::MAX))),
         "client|setname" => client::setname(session, argv),
         "client|getname" => client::getname(session),
@@ -209,6 +212,17 @@ pub fn run_server_command(
         }
     };
     Some(result.unwrap_or_else(|err| err.to_frame()))
+}
+
+/// The reply of `<COMMAND> HELP`, in Redis's layout: an array of status
+/// lines, subcommand lines followed by indented descriptions, HELP last.
+pub fn help(command: &str, lines: &[&'static str]) -> Frame {
+    let mut out = Vec::with_capacity(lines.len() + 3);
+    out.push(Frame::simple(format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")));
+    out.extend(lines.iter().map(|line| Frame::simple(*line)));
+    out.push(Frame::simple("HELP"));
+    out.push(Frame::simple("    Prints this help."));
+    Frame::Array(out)
 }
 
 /// Starts a MULTI block.

@@ -13,6 +13,7 @@ const NLS: F = F::NOSCRIPT.with(LS);
 const ADMIN: F = F::ADMIN.with(NLS);
 
 const CLIENT: &[CommandSpec] = &[
+    server("client|help", 2, LS, "connection", "Show helpful text about the different subcommands").since("5.0.0"),
     server("client|id", 2, NLS, "connection", "Returns the client ID for the current connection").since("5.0.0"),
     server("client|setname", 3, NLS, "connection", "Set the current connection name").since("2.6.9"),
     server("client|getname", 2, NLS, "connection", "Get the current connection name").since("2.6.9"),
@@ -21,12 +22,14 @@ const CLIENT: &[CommandSpec] = &[
 ];
 
 const CONFIG: &[CommandSpec] = &[
+    server("config|help", 2, LS, "server", "Show helpful text about the different subcommands").since("5.0.0"),
     server("config|get", -3, ADMIN, "server", "Get the values of configuration parameters").since("2.0.0"),
     server("config|set", -4, ADMIN, "server", "Set configuration parameters to the given values").since("2.0.0"),
     server("config|resetstat", 2, ADMIN, "server", "Reset the stats returned by INFO").since("2.0.0"),
 ];
 
 const COMMAND: &[CommandSpec] = &[
+    server("command|help", 2, LS, "server", "Show helpful text about the different subcommands").since("5.0.0"),
     server("command|count", 2, LS, "server", "Get total number of Redis commands").since("2.8.13"),
     server("command|info", -2, LS, "server", "Get array of specific Redis command details, or all when no argument is given.").since("2.8.13"),
     server("command|docs", -2, LS, "server", "Get array of specific Redis command documentation").since("7.0.0"),
