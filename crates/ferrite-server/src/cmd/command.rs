@@ -2,18 +2,14 @@
 //! one command table (`ferrite_store::commands`).
 //!
 //! Names, arity, flags, key positions and ACL categories come from the
-//! table. What the table does not carry — command tips, key specifications
-//! and documentation (complexity, arguments, history) — comes from
-//! `redis_command_meta.resp`, Redis 7.0.15's own COMMAND INFO / COMMAND DOCS
-//! replies for the commands Ferrite implements, captured by
-//! `scripts/gen-command-meta.py`. Commands missing there get key specs
-//! derived from their key positions and docs with summary, since and group.
-
-use std::collections::HashMap;
-use std::sync::OnceLock;
+//! table; command tips, key specifications and documentation (complexity,
+//! arguments, history) from Redis 7.0.15's own replies that the table keeps
+//! per command ([`CommandSpec::redis_meta`]). Commands without them get key
+//! specs derived from their key positions and docs with summary, since and
+//! group.
 
 use bytes::Bytes;
-use ferrite_protocol::{parse_frame, Frame};
+use ferrite_protocol::Frame;
 use ferrite_store::{CommandFlags, CommandSpec};
 
 use crate::error::{CommandError, CommandResult};
@@ -37,75 +33,6 @@ pub const HELP: &[&str] = &[
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
 ];
-
-/// Redis 7.0.15's `COMMAND INFO` and `COMMAND DOCS` replies (RESP3) for
-/// Ferrite's commands.
-static REDIS_COMMAND_META: &[u8] = include_bytes!("redis_command_meta.resp");
-
-/// Parsed [`REDIS_COMMAND_META`], by command name (subcommands included).
-#[derive(Default)]
-struct Meta {
-    /// Name → COMMAND INFO entry (10 elements).
-    info: HashMap<String, Vec<Frame>>,
-    /// Name → COMMAND DOCS map pairs.
-    docs: HashMap<String, Vec<(Frame, Frame)>>,
-}
-
-fn text(frame: &Frame) -> Option<String> {
-    frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned())
-}
-
-fn aggregate(frame: Frame) -> Option<Vec<Frame>> {
-    match frame {
-        Frame::Array(items) | Frame::Set(items) => Some(items),
-        _ => None,
-    }
-}
-
-fn index_info(entries: Vec<Frame>, meta: &mut Meta) {
-    for entry in entries {
-        let Some(mut fields) = aggregate(entry) else { continue };
-        if fields.len() != 10 {
-            continue;
-        }
-        let Some(name) = text(&fields[0]) else { continue };
-        if let Some(subs) = aggregate(std::mem::replace(&mut fields[9], Frame::Null)) {
-            index_info(subs, meta);
-        }
-        meta.info.insert(name, fields);
-    }
-}
-
-fn index_docs(pairs: Vec<(Frame, Frame)>, meta: &mut Meta) {
-    for (name, doc) in pairs {
-        let (Some(name), Frame::Map(mut fields)) = (text(&name), doc) else { continue };
-        if let Some(at) = fields.iter().position(|(k, _)| k.as_bytes().is_some_and(|k| &k[..] == b"subcommands")) {
-            if let (_, Frame::Map(subs)) = fields.remove(at) {
-                index_docs(subs, meta);
-            }
-        }
-        meta.docs.insert(name, fields);
-    }
-}
-
-fn meta() -> &'static Meta {
-    static META: OnceLock<Meta> = OnceLock::new();
-    META.get_or_init(|| {
-        let mut meta = Meta::default();
-        let parsed = parse_frame(REDIS_COMMAND_META).ok().flatten().and_then(|(info, used)| {
-            let (docs, _) = parse_frame(&REDIS_COMMAND_META[used..]).ok().flatten()?;
-            Some((info, docs))
-        });
-        match parsed {
-            Some((Frame::Array(info), Frame::Map(docs))) => {
-                index_info(info, &mut meta);
-                index_docs(docs, &mut meta);
-            }
-            _ => tracing::error!("redis_command_meta.resp does not parse; COMMAND INFO/DOCS use the table only"),
-        }
-        meta
-    })
-}
 
 fn top_level() -> Vec<&'static CommandSpec> {
     let mut all: Vec<&'static CommandSpec> = ferrite_store::commands().collect();
@@ -172,9 +99,10 @@ fn key_specs(spec: &CommandSpec) -> Frame {
 
 /// The COMMAND INFO entry of one command (10 elements, Redis 7.0 layout).
 pub fn describe(spec: &CommandSpec) -> Frame {
-    let captured = meta().info.get(spec.name);
-    let tips = captured.map_or_else(|| Frame::Set(Vec::new()), |fields| fields[7].clone());
-    let key_specs = captured.map_or_else(|| key_specs(spec), |fields| fields[8].clone());
+    let (tips, key_specs) = match spec.redis_meta() {
+        Some(meta) => (meta.tips, meta.key_specs),
+        None => (Frame::Set(Vec::new()), key_specs(spec)),
+    };
     Frame::Array(vec![
         Frame::bulk(spec.name),
         Frame::Integer(spec.arity.into()),
@@ -219,8 +147,13 @@ pub fn info(argv: &[Bytes]) -> Frame {
 }
 
 fn doc(spec: &CommandSpec) -> Frame {
-    let mut pairs = match meta().docs.get(spec.name) {
-        Some(fields) => fields.clone(),
+    let captured = spec.redis_meta().and_then(|meta| match meta.docs {
+        Frame::Map(pairs) => Some(pairs),
+        _ => None,
+    });
+    let mut pairs = match captured {
+        // Redis lists all of its subcommands; Ferrite's are added below.
+        Some(pairs) => pairs.into_iter().filter(|(k, _)| k.as_bytes().is_none_or(|k| &k[..] != b"subcommands")).collect(),
         None => vec![
             (Frame::bulk("summary"), Frame::bulk(spec.summary)),
             (Frame::bulk("since"), Frame::bulk(spec.since)),
@@ -291,25 +224,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn captured_metadata_parses() {
-        let meta = meta();
-        assert!(meta.info.len() > 100, "{}", meta.info.len());
-        assert!(meta.info.contains_key("get") && meta.info.contains_key("client|list"));
-        assert!(meta.docs.contains_key("get") && meta.docs.contains_key("config|get"));
-        // Commands added to the table after the capture fall back to table
-        // data; rerun scripts/gen-command-meta.py to cover them.
-        let missing: Vec<&str> =
-            ferrite_store::commands().map(|s| s.name).filter(|n| !meta.info.contains_key(*n)).collect();
-        if !missing.is_empty() {
-            eprintln!("commands without captured Redis metadata (regenerate it): {missing:?}");
-        }
-    }
-
-    #[test]
     fn info_entry_matches_redis_bytes() {
         let get = ferrite_store::lookup(b"get").unwrap();
         let bytes = ferrite_protocol::encode_to_vec(&describe(get), ferrite_protocol::Protocol::Resp2);
         let expected: &[u8] = b"*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n";
         assert_eq!(String::from_utf8_lossy(&bytes), String::from_utf8_lossy(expected));
+    }
+
+    #[test]
+    fn container_docs_list_only_ferrites_subcommands() {
+        let client = ferrite_store::lookup(b"client").unwrap();
+        let Frame::Map(pairs) = doc(client) else { panic!("docs are a map") };
+        let subs = pairs.iter().filter(|(k, _)| k.as_bytes().is_some_and(|k| &k[..] == b"subcommands")).count();
+        assert_eq!(subs, 1);
+        let Some((_, Frame::Map(subs))) = pairs.last() else { panic!("subcommands last") };
+        assert_eq!(subs.len(), client.subcommands.len());
     }
 }
