@@ -35,8 +35,10 @@ fn big_module() -> Vec<u8> {
     let mut wat = String::from("(module (memory (export \"memory\") 1)\n");
     let mut i = 0;
     loop {
+        // Cranelift compiles every function; only a few are exported.
+        let export = if i % 100 == 0 { format!("(export \"f{i}\") ") } else { String::new() };
         wat.push_str(&format!(
-            "(func $f{i} (export \"f{i}\") (param $a i64) (param $b i64) (result i64) (local $t i64)
+            "(func $f{i} {export}(param $a i64) (param $b i64) (result i64) (local $t i64)
                (local.set $t (i64.mul (local.get $a) (i64.const {i})))
                (if (i64.gt_s (local.get $t) (local.get $b))
                  (then (local.set $t (i64.sub (local.get $t) (i64.rotl (local.get $b) (i64.const 3)))))
@@ -77,6 +79,18 @@ fn benches(c: &mut Criterion) {
     c.bench_function("warm_trivial_call", |b| {
         b.iter(|| black_box(executor.call("trivial", "f", vec![], None).unwrap()))
     });
+    // The same call with no ready instances kept: every call instantiates
+    // inline (pooling allocator + copy-on-write image).
+    let inline = WasmExecutor::builder()
+        .pool_size(0, 16)
+        .keyspace(Arc::new(Store::new(StoreConfig::default())))
+        .build()
+        .unwrap();
+    inline.load("trivial", wat::parse_str(TRIVIAL).unwrap(), None).unwrap();
+    c.bench_function("warm_trivial_call_inline_instantiation", |b| {
+        b.iter(|| black_box(inline.call("trivial", "f", vec![], None).unwrap()))
+    });
+    drop(inline);
     c.bench_function("warm_rate_limit_call_3_host_calls", |b| {
         let args = || vec![WasmValue::Bytes(b"rate:user:1".to_vec()), WasmValue::I64(i32::MAX.into()), WasmValue::I64(60)];
         b.iter(|| black_box(executor.call("rl", "rate_limit", args(), None).unwrap()))

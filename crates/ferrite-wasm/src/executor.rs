@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -39,6 +39,38 @@ const KEEPER_INTERVAL: Duration = Duration::from_millis(50);
 /// Wasm page size.
 const PAGE_BYTES: u64 = 65536;
 
+/// The runtime part of the server configuration (seed `[wasm]`,
+/// `[wasm.limits]`, `[wasm.pool]`, `[wasm.security]`), applied with
+/// [`WasmExecutorBuilder::config`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmConfig {
+    /// Default limits of functions loaded without their own.
+    pub limits: ResourceLimits,
+    /// Instance pool per function.
+    pub pool: PoolConfig,
+    /// `allow_network`: whether the `http` capability may be granted.
+    pub allow_network: bool,
+    /// `default_permissions`.
+    pub default_permissions: DefaultPermissions,
+    /// Timeout of one `ferrite_http` request, in ms.
+    pub http_timeout_ms: u64,
+    /// Largest `ferrite_http` request or response body, in bytes.
+    pub http_body_bytes_max: usize,
+}
+
+impl Default for WasmConfig {
+    fn default() -> Self {
+        WasmConfig {
+            limits: ResourceLimits::default(),
+            pool: PoolConfig::default(),
+            allow_network: false,
+            default_permissions: DefaultPermissions::Restrictive,
+            http_timeout_ms: 5_000,
+            http_body_bytes_max: 1024 * 1024,
+        }
+    }
+}
+
 /// Configures and builds a [`WasmExecutor`].
 #[must_use]
 pub struct WasmExecutorBuilder {
@@ -53,6 +85,17 @@ pub struct WasmExecutorBuilder {
 }
 
 impl WasmExecutorBuilder {
+    /// Applies a whole [`WasmConfig`].
+    pub fn config(mut self, config: WasmConfig) -> Self {
+        self.limits = config.limits;
+        self.pool = config.pool;
+        self.allow_network = config.allow_network;
+        self.default_permissions = config.default_permissions;
+        self.http_timeout_ms = config.http_timeout_ms;
+        self.http_body_bytes_max = config.http_body_bytes_max;
+        self
+    }
+
     /// Default limits of functions loaded without their own.
     pub fn limits(mut self, limits: ResourceLimits) -> Self {
         self.limits = limits;
@@ -144,7 +187,7 @@ impl WasmExecutorBuilder {
             functions: RwLock::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
             stop: stop.clone(),
-            keeper_thread: Mutex::new(None),
+            keeper_thread: OnceLock::new(),
             threads: Mutex::new(vec![ticker]),
         });
         let weak = Arc::downgrade(&inner);
@@ -152,7 +195,7 @@ impl WasmExecutorBuilder {
             .name("ferrite-wasm-pool".into())
             .spawn(move || keeper_loop(weak, stop))
             .map_err(|e| WasmError::Internal(format!("ERR cannot start pool thread: {e}")))?;
-        *inner.keeper_thread.lock() = Some(keeper.thread().clone());
+        let _ = inner.keeper_thread.set(keeper.thread().clone());
         inner.threads.lock().push(keeper);
         Ok(WasmExecutor { inner })
     }
@@ -226,14 +269,14 @@ struct Inner {
     /// Compiled modules by SHA-256, with how many functions use each.
     modules: Mutex<HashMap<[u8; 32], (Module, usize)>>,
     stop: Arc<AtomicBool>,
-    keeper_thread: Mutex<Option<Thread>>,
+    keeper_thread: OnceLock<Thread>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.keeper_thread.lock().take() {
+        if let Some(t) = self.keeper_thread.get() {
             t.unpark();
         }
         // The threads exit within one tick; they are not joined here because
@@ -364,13 +407,14 @@ pub struct FunctionInfo {
 impl WasmExecutor {
     /// Starts configuring an executor.
     pub fn builder() -> WasmExecutorBuilder {
+        let config = WasmConfig::default();
         WasmExecutorBuilder {
-            limits: ResourceLimits::default(),
-            pool: PoolConfig::default(),
-            default_permissions: DefaultPermissions::Restrictive,
-            allow_network: false,
-            http_timeout_ms: 5_000,
-            http_body_bytes_max: 1024 * 1024,
+            limits: config.limits,
+            pool: config.pool,
+            default_permissions: config.default_permissions,
+            allow_network: config.allow_network,
+            http_timeout_ms: config.http_timeout_ms,
+            http_body_bytes_max: config.http_body_bytes_max,
             instances_max: 1000,
             keyspace: None,
         }
@@ -666,7 +710,7 @@ impl WasmExecutor {
     }
 
     fn nudge_keeper(&self) {
-        if let Some(t) = self.inner.keeper_thread.lock().as_ref() {
+        if let Some(t) = self.inner.keeper_thread.get() {
             t.unpark();
         }
     }

@@ -34,7 +34,7 @@ mod wasi;
 pub use abi::{AbiType, Convention, DeclaredSignature, ExportInfo, NumType};
 pub use error::WasmError;
 pub use executor::{
-    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, LoadOptions, WasmExecutor,
+    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, LoadOptions, WasmConfig, WasmExecutor,
     WasmExecutorBuilder, CALL_ARGS_MAX, EPOCH_TICK, FUNCTIONS_MAX, MODULE_BYTES_MAX, NAME_BYTES_MAX,
 };
 pub use keyspace::{AccessMode, CommandInfo, KeyScope, Keyspace, Transaction};

@@ -322,11 +322,11 @@ impl FunctionPermissions {
             return deny(format!("run write command '{}' in read-only mode", cmd.name));
         }
         if let Some(allowed) = &self.allowed_commands {
-            if !allowed.iter().any(|c| *c == cmd.name) {
+            if !allowed.contains(&cmd.name) {
                 return deny(format!("run '{}' (not in COMMANDS)", cmd.name));
             }
         }
-        if self.denied_commands.iter().any(|c| *c == cmd.name) {
+        if self.denied_commands.contains(&cmd.name) {
             return deny(format!("run '{}' (in DENY_COMMANDS)", cmd.name));
         }
         if cmd.keyspace_wide && !self.all_keys_allowed() {

@@ -136,7 +136,7 @@ fn unsupported_exports_are_refused_by_name() {
     assert!(matches!(x.load("m", refs, None), Err(WasmError::UnsupportedExport { name, .. }) if name == "r"));
     let none = module(r#"(module (memory (export "memory") 1) (func (export "_start")))"#);
     assert!(matches!(x.load("m", none, None), Err(WasmError::InvalidModule(_))));
-    assert!(matches!(x.load("m", b"not wasm".to_vec(), None), Err(WasmError::InvalidModule(_))));
+    assert!(matches!(x.load("m", b"not wasm", None), Err(WasmError::InvalidModule(_))));
 }
 
 #[test]
