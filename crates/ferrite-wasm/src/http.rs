@@ -11,8 +11,9 @@
 //! response body [`HttpPolicy::body_bytes_max`]. A response body over the
 //! limit is an error, never silently truncated.
 //!
-//! Host names are resolved with the system resolver, whose own timeout is not
-//! bounded by the deadline (a known limitation; IP literals avoid it).
+//! Host names are resolved with the system resolver on a helper thread, so
+//! the deadline also bounds a slow lookup. Redirects are not followed: the
+//! guest receives the 3xx response.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -494,16 +495,41 @@ impl Clock {
     }
 }
 
-fn connect(url: &Url<'_>, clock: &Clock) -> Result<TcpStream, HttpError> {
+/// Resolves `url`'s host. IP literals need no lookup; a name is looked up
+/// on a helper thread so that the deadline bounds the wait even when the
+/// system resolver hangs (the thread then finishes on its own).
+fn resolve(url: &Url<'_>, clock: &Clock) -> Result<Vec<SocketAddr>, HttpError> {
     let name = url.host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (name, url.port)
-        .to_socket_addrs()
-        .map_err(|source| HttpError::Resolve {
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, url.port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (owned, port) = (name.to_owned(), url.port);
+    std::thread::Builder::new()
+        .name("ferrite-http-dns".into())
+        .spawn(move || {
+            let result = (owned.as_str(), port)
+                .to_socket_addrs()
+                .map(|addrs| addrs.take(ADDRESSES_MAX).collect::<Vec<_>>());
+            // The requester may have timed out and gone.
+            let _ = tx.send(result);
+        })
+        .map_err(HttpError::Io)?;
+    match rx.recv_timeout(clock.remaining()?) {
+        Ok(result) => result.map_err(|source| HttpError::Resolve {
             host: url.host.to_owned(),
             source,
-        })?
-        .take(ADDRESSES_MAX)
-        .collect();
+        }),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(clock.timeout()),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(HttpError::Resolve {
+            host: url.host.to_owned(),
+            source: io::Error::other("resolver thread failed"),
+        }),
+    }
+}
+
+fn connect(url: &Url<'_>, clock: &Clock) -> Result<TcpStream, HttpError> {
+    let addrs = resolve(url, clock)?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, clock.remaining()?) {
@@ -1225,5 +1251,21 @@ mod tests {
         }
         let error = request_encoded(&policy_for(addr), b"\x01\x00", far()).unwrap_err();
         assert!(matches!(error, HttpError::InvalidRequest { .. }), "{error}");
+    }
+
+    #[test]
+    fn host_names_are_resolved() {
+        let (addr, _rx) = serve_once(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let policy = HttpPolicy {
+            allow_hosts: vec!["localhost".into()],
+            ..policy_for(addr)
+        };
+        let url = format!("http://localhost:{}/", addr.port());
+        match request(&policy, "DELETE", &url, &[], b"", far()) {
+            Ok(response) => assert_eq!((response.status, response.body.len()), (204, 0)),
+            // If "localhost" resolves to ::1 first, that address refuses and
+            // 127.0.0.1 answers; only a system without "localhost" fails.
+            Err(error) => assert!(matches!(error, HttpError::Resolve { .. }), "{error}"),
+        }
     }
 }
