@@ -235,6 +235,11 @@ pub(crate) fn parse_abi_section(text: &str) -> Result<Vec<(String, DeclaredSigna
     }
     let mut out: Vec<(String, DeclaredSignature)> = Vec::new();
     for (i, line) in lines {
+        // Linkers concatenate the `ferrite.abi` sections of several objects
+        // (one per `#[ferrite_function]`), so the header line may repeat.
+        if line.split_whitespace().eq(["ferrite-abi", "1"]) {
+            continue;
+        }
         let mut words = line.split_whitespace();
         if words.next() != Some("fn") {
             return Err(bad(i, "expected 'fn <export> <sdk|raw|typed> …'"));
@@ -367,6 +372,10 @@ mod tests {
         assert!(parse_abi_section("ferrite-abi 1\nfn x magic\n").is_err());
         assert!(parse_abi_section("ferrite-abi 1\nfn x sdk a:float\n").is_err());
         assert!(parse_abi_section("ferrite-abi 1\nfn x sdk\nfn x sdk\n").is_err());
+        // Concatenated per-function blocks (the Rust SDK) repeat the header.
+        let blocks = parse_abi_section("ferrite-abi 1\nfn a sdk -> nil\nferrite-abi 1\nfn b sdk x:i64\n").unwrap();
+        assert_eq!(blocks.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(parse_abi_section("ferrite-abi 1\nferrite-abi 2\n").is_err());
     }
 
     #[test]
