@@ -525,8 +525,8 @@ def fmt_ratio(r):
 def build_report(settings, table, runs, run_errors, memory, errors, meta):
     med = {k: statistics.median(v) for k, v in runs.items() if len(v) == settings.rounds}
     lines = []
-    lines.append(f"Run {meta['date']} · {meta['machine']} · {meta['redis_version']} · "
-                 f"ferrite `{meta['ferrite']}`")
+    lines.append(f"Run {meta['date']} · {meta['machine']}, load average {meta['load_start']} at start, "
+                 f"{load_average()} at end · {meta['redis_version']} · ferrite `{meta['ferrite']}`")
     lines.append("")
     lines.append(f"Command: `{settings.command}` — {settings.clients} clients, {settings.rounds} rounds "
                  f"interleaved, medians; {settings.requests_p1:,} requests per run at P1, "
@@ -623,6 +623,15 @@ def write_docs(block):
     return None
 
 
+def load_average():
+    """The 1-minute load average: a benchmark on a busy machine says so."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
 def capture(argv):
     try:
         return subprocess.run(argv, capture_output=True, timeout=20, cwd=ROOT).stdout.decode().strip()
@@ -654,6 +663,7 @@ def metadata(settings):
         "machine": f"{capture(['nproc'])} cores ({cpu or 'unknown cpu'}), Linux {capture(['uname', '-r'])}",
         "redis_version": redis_version,
         "ferrite": ferrite,
+        "load_start": load_average(),
     }
 
 
