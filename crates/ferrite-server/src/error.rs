@@ -109,8 +109,8 @@ pub enum CommandError {
     /// SHUTDOWN ABORT with no shutdown in progress.
     #[error("ERR No shutdown in progress.")]
     NoShutdownInProgress,
-    /// A command of a layer that is not wired into the server yet.
-    #[error("ERR '{0}' is not available: the WebAssembly runtime is not enabled in this server yet")]
+    /// A `WASM.*` command while `[wasm] enabled = false`.
+    #[error("ERR '{0}' is not available: WebAssembly functions are disabled ([wasm] enabled = false)")]
     WasmUnavailable(&'static str),
     /// CLIENT LIST TYPE with an unknown type.
     #[error("ERR Unknown client type '{0}'")]

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod error;
 pub mod server;
 pub mod stats;
+pub mod wasm_cmd;
 
 pub use config::{Config, ConfigError};
 pub use error::CommandError;

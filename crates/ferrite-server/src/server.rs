@@ -16,6 +16,7 @@ use crate::client::{Clients, RegisterError};
 use crate::config::{Config, LogLevel};
 use crate::connection;
 use crate::stats::Stats;
+use crate::wasm_cmd::WasmService;
 
 /// How long shutdown waits for connections to finish their current batch.
 pub const SHUTDOWN_GRACE_MS: u64 = 5_000;
@@ -36,6 +37,9 @@ pub enum ServerError {
     /// The tokio runtime could not be created.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The wasm runtime or the persisted functions could not be loaded.
+    #[error("{0}")]
+    Wasm(String),
     /// The signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -47,6 +51,8 @@ pub struct Server {
     pub config: RwLock<Config>,
     /// The keyspace.
     pub store: Arc<Store>,
+    /// The WASM functions (`None` when `[wasm] enabled = false`).
+    pub wasm: Option<Arc<WasmService>>,
     /// Connected clients.
     pub clients: Clients,
     /// Counters for INFO.
@@ -133,9 +139,22 @@ pub async fn serve(config: Config, log_level_hook: Option<LogLevelHook>) -> Resu
         ..StoreConfig::default()
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let store = Arc::new(Store::new(store_config));
+    let wasm = if config.wasm.enabled {
+        let (wasm_config, dir, store) = (config.wasm.clone(), config.dir.clone(), Arc::clone(&store));
+        // Start-up compiles the persisted modules: keep it off the runtime's workers.
+        let service = tokio::task::spawn_blocking(move || WasmService::start(&wasm_config, &dir, store))
+            .await
+            .map_err(|e| ServerError::Wasm(e.to_string()))?
+            .map_err(ServerError::Wasm)?;
+        Some(Arc::new(service))
+    } else {
+        None
+    };
     let server = Arc::new(Server {
         config: RwLock::new(config),
-        store: Arc::new(Store::new(store_config)),
+        store,
+        wasm,
         clients: Clients::default(),
         stats: Stats::default(),
         started: Instant::now(),

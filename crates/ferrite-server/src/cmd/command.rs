@@ -178,7 +178,7 @@ pub fn docs(argv: &[Bytes]) -> Frame {
 pub fn getkeys(argv: &[Bytes]) -> CommandResult {
     let target = &argv[2..];
     let spec = crate::cmd::resolve(target).map_err(|_| CommandError::GetKeysInvalidCommand)?;
-    if spec.first_key <= 0 && spec.numkeys_index == 0 {
+    if spec.first_key <= 0 && spec.numkeys_index == 0 && !spec.keys_by_keyword {
         return Err(CommandError::GetKeysNoKeys);
     }
     if !spec.arity_ok(target.len()) {

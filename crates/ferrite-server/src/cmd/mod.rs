@@ -150,7 +150,10 @@ async fn run(server: &Arc<Server>, session: &mut Session, spec: &'static Command
             }
         },
         Layer::Server => run_server_command(server, session, spec, argv),
-        Layer::Wasm => Some(CommandError::WasmUnavailable(spec.name).to_frame()),
+        Layer::Wasm => match &server.wasm {
+            Some(wasm) => Some(wasm.run(spec.name, argv, session.db).await),
+            None => Some(CommandError::WasmUnavailable(spec.name).to_frame()),
+        },
     }
 }
 

@@ -62,6 +62,8 @@ pub enum WasmCommandError {
     FuelOverLimit { asked: u64, limit: u64 },
     #[error("ERR function '{0}' was loaded from bytes, not from a file: nothing to reload")]
     NoSourcePath(String),
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    Arity(&'static str),
     #[error("ERR the function call was cancelled: {0}")]
     Join(String),
 }
@@ -210,6 +212,7 @@ impl WasmService {
             "wasm.unload" => self.unload(argv).await,
             "wasm.list" => Ok(self.list()),
             "wasm.info" => self.info(argv),
+            "wasm.stats" if argv.len() > 2 => Err(WasmCommandError::Arity("wasm.stats")),
             "wasm.stats" => self.stats(argv),
             "wasm.update" => self.update(argv).await,
             "wasm.reload" => self.reload(argv).await,
@@ -367,8 +370,9 @@ impl WasmService {
 
     async fn call(self: &Arc<Self>, argv: &[Bytes], db: usize, mode: AccessMode) -> WasmResult<Frame> {
         let function = String::from_utf8_lossy(&argv[1]).into_owned();
-        let parsed = options::parse_call_args(&argv[2..]);
-        let request = CallRequest { function, keys: parsed.keys, args: parsed.args, db, mode };
+        let (keys, args) = ferrite_store::cmd::wasm::call_layout(argv);
+        let keys = keys.map(|r| argv[r].to_vec());
+        let request = CallRequest { function, keys, args: argv[args].to_vec(), db, mode };
         let this = Arc::clone(self);
         Self::blocking(move || this.executor.execute_frame(&*this.store, request)).await
     }

@@ -371,34 +371,6 @@ pub fn parse_timeout_ms(v: &[u8]) -> Result<u64, OptionError> {
     Ok(ms)
 }
 
-/// The arguments of one WASM.CALL / WASM.CALLREAD.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CallArgs {
-    /// `None` in the positional form (no KEYS given): the call then takes
-    /// the whole keyspace at its first key access.
-    pub keys: Option<Vec<Bytes>>,
-    pub args: Vec<Bytes>,
-}
-
-/// Parses what follows the function name of WASM.CALL, in both forms:
-/// `KEYS k ... [ARGS a ...]`, `ARGS a ...`, or positional `a ...`.
-/// In the KEYS form, `ARGS` ends the key list; a key literally named `ARGS`
-/// cannot be declared (documented in docs/commands.md).
-pub fn parse_call_args(rest: &[Bytes]) -> CallArgs {
-    let is = |v: &Bytes, w: &[u8]| v.eq_ignore_ascii_case(w);
-    match rest.first() {
-        Some(first) if is(first, b"KEYS") => {
-            let tail = &rest[1..];
-            let split = tail.iter().position(|v| is(v, b"ARGS")).unwrap_or(tail.len());
-            let keys = tail[..split].to_vec();
-            let args = tail.get(split + 1..).map(<[Bytes]>::to_vec).unwrap_or_default();
-            CallArgs { keys: Some(keys), args }
-        }
-        Some(first) if is(first, b"ARGS") => CallArgs { keys: None, args: rest[1..].to_vec() },
-        _ => CallArgs { keys: None, args: rest.to_vec() },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,25 +447,6 @@ mod tests {
             OptionError::UnknownOption("BOGUS".into()).to_string(),
             "ERR syntax error: unknown option 'BOGUS'"
         );
-    }
-
-    #[test]
-    fn call_forms() {
-        let c = parse_call_args(&b(&["KEYS", "k1", "k2", "ARGS", "a1", "a2"]));
-        assert_eq!(c.keys, Some(b(&["k1", "k2"])));
-        assert_eq!(c.args, b(&["a1", "a2"]));
-        let c = parse_call_args(&b(&["keys", "k1"]));
-        assert_eq!(c.keys, Some(b(&["k1"])));
-        assert!(c.args.is_empty());
-        let c = parse_call_args(&b(&["ARGS", "x"]));
-        assert_eq!(c.keys, None);
-        assert_eq!(c.args, b(&["x"]));
-        let c = parse_call_args(&b(&["{\"email\": \"a@b.c\"}"]));
-        assert_eq!(c.keys, None);
-        assert_eq!(c.args.len(), 1);
-        let c = parse_call_args(&b(&["KEYS", "ARGS", "1"]));
-        assert_eq!(c.keys, Some(vec![]));
-        assert_eq!(c.args, b(&["1"]));
     }
 }
 

@@ -37,6 +37,7 @@ pub mod list;
 pub mod server;
 pub mod set;
 pub mod strings;
+pub mod wasm;
 pub mod zset;
 
 /// Every family's table; add a family with one line here.
@@ -48,6 +49,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     set::COMMANDS,
     zset::COMMANDS,
     server::COMMANDS,
+    wasm::COMMANDS,
 ];
 
 /// A data command: parse `argv` (argv\[0\] is the command name), apply through
@@ -199,6 +201,9 @@ pub struct CommandSpec {
     /// For `movablekeys` commands (`WASM.CALL f numkeys k1 k2 …`): index of the
     /// numkeys argument; the keys follow it. 0 = not such a command.
     pub numkeys_index: usize,
+    /// Keys are declared after a `KEYS` keyword (`WASM.CALL f KEYS k … ARGS …`,
+    /// see [`wasm::call_layout`]); sets `movablekeys`.
+    pub keys_by_keyword: bool,
     /// Command group (`string`, `generic`, `hash`, `set`, `list`, `sorted-set`,
     /// `connection`, `server`, `transactions`, `scripting`).
     pub group: &'static str,
@@ -236,6 +241,7 @@ impl CommandSpec {
             last_key: keys.1,
             step: keys.2,
             numkeys_index: 0,
+            keys_by_keyword: false,
             group,
             summary,
             since: "1.0.0",
@@ -264,6 +270,7 @@ impl CommandSpec {
             last_key: keys.1,
             step: keys.2,
             numkeys_index: 0,
+            keys_by_keyword: false,
             group,
             summary,
             since: "1.0.0",
@@ -312,6 +319,13 @@ impl CommandSpec {
         })
     }
 
+    /// Makes keys follow a `KEYS` keyword (sets `movablekeys`).
+    pub const fn keys_by_keyword(mut self) -> CommandSpec {
+        self.keys_by_keyword = true;
+        self.flags = self.flags.with(CommandFlags::MOVABLE_KEYS);
+        self
+    }
+
     /// Whether the command writes.
     pub fn is_write(&self) -> bool {
         self.flags.contains(CommandFlags::WRITE)
@@ -336,6 +350,10 @@ impl CommandSpec {
     /// The key arguments of `argv` (COMMAND GETKEYS, locking, permissions).
     /// Positions beyond `argv` are ignored; a bad numkeys yields no keys.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> Vec<&'a Bytes> {
+        if self.keys_by_keyword {
+            let (keys, _) = wasm::call_layout(argv);
+            return keys.map(|r| argv[r].iter().collect()).unwrap_or_default();
+        }
         if self.numkeys_index > 0 {
             // Fixed keys before numkeys (ZUNIONSTORE's destination), then the counted ones.
             let mut keys: Vec<&'a Bytes> = Vec::new();
