@@ -356,8 +356,10 @@ pub struct CallContext {
 pub struct CallRequest {
     /// `module` or `module.export`.
     pub function: String,
-    /// Declared keys: the transaction holds exactly these.
-    pub keys: Vec<Bytes>,
+    /// Declared keys (`KEYS k …`): the transaction holds exactly these.
+    /// `None` (no KEYS given): the call takes the whole keyspace at its
+    /// first key access, and takes no lock if it never touches a key.
+    pub keys: Option<Vec<Bytes>>,
     /// Other arguments.
     pub args: Vec<Bytes>,
     /// Database index.
@@ -636,12 +638,14 @@ impl WasmExecutor {
                 _ => Err(err),
             })?,
         };
-        let numkeys = request.keys.len();
+        let numkeys = request.keys.as_ref().map_or(0, Vec::len);
         if numkeys.saturating_add(request.args.len()) > CALL_ARGS_MAX {
             return Err(WasmError::BadArguments(format!("ERR at most {CALL_ARGS_MAX} arguments")));
         }
-        let scope = KeyScope::Keys(request.keys.clone());
-        let mut args = request.keys;
+        let (scope, mut args) = match request.keys {
+            Some(keys) => (KeyScope::Keys(keys.clone()), keys),
+            None => (KeyScope::Lazy, Vec::new()),
+        };
         args.extend(request.args);
         self.run_call(keyspace, &f, &export, scope, args, numkeys, request.db, request.mode)
     }

@@ -48,7 +48,7 @@ fn typed_convention_binds_keys_and_numbers() {
     // Server entry: WASM.CALL rl.rate_limit KEYS rate:2 ARGS 5 10
     let request = CallRequest {
         function: "rl.rate_limit".into(),
-        keys: vec![Bytes::from("rate:2")],
+        keys: Some(vec![Bytes::from("rate:2")]),
         args: vec![Bytes::from("5"), Bytes::from("10")],
         db: 0,
         mode: AccessMode::ReadWrite,
@@ -180,7 +180,7 @@ fn lifecycle_replace_unload_update_stats() {
     assert_eq!(x.load("v", v2.clone(), None), Err(WasmError::AlreadyExists("v".into())));
     assert_eq!(x.call("v", "v", vec![], None).unwrap(), WasmValue::I64(1));
     // WASM.CALL v (no export name, module name = export name).
-    let req = CallRequest { function: "v".into(), keys: vec![], args: vec![], db: 0, mode: AccessMode::ReadWrite };
+    let req = CallRequest { function: "v".into(), keys: None, args: vec![], db: 0, mode: AccessMode::ReadWrite };
     assert_eq!(x.execute_frame(&*store, req.clone()), Frame::Integer(1));
     // A failed replace keeps the old function.
     let replace = |bytes: &[u8]| x.load_with("v", bytes, LoadOptions { replace: true, ..Default::default() });

@@ -91,7 +91,7 @@ fn read_only_function_and_read_only_call() {
     // WASM.CALLREAD through the server entry point.
     let request = CallRequest {
         function: "f.set".into(),
-        keys: vec![Bytes::from("k")],
+        keys: Some(vec![Bytes::from("k")]),
         args: vec![Bytes::from("w")],
         db: 0,
         mode: AccessMode::ReadOnly,
