@@ -431,11 +431,19 @@ pub struct WasmLimits {
     pub max_fuel: u64,
     /// Wasm stack, KiB (`128`).
     pub max_stack: u32,
+    /// Largest module WASM.LOAD accepts, bytes or a size string (`"64MB"`).
+    pub max_module_bytes: ByteSize,
 }
 
 impl Default for WasmLimits {
     fn default() -> Self {
-        WasmLimits { max_memory: ByteSize(16 << 20), max_time: 5, max_fuel: 10_000_000, max_stack: 128 }
+        WasmLimits {
+            max_memory: ByteSize(16 << 20),
+            max_time: 5,
+            max_fuel: 10_000_000,
+            max_stack: 128,
+            max_module_bytes: ByteSize(64 << 20),
+        }
     }
 }
 
@@ -681,6 +689,10 @@ pub static PARAMS: &[Param] = &[
         parse_u64(v)?),
     param!("wasm.limits.max_fuel", false, |c| c.wasm.limits.max_fuel.to_string(), |c, v| c.wasm.limits.max_fuel =
         parse_u64(v)?),
+    param!("wasm.limits.max_module_bytes", false, |c| c.wasm.limits.max_module_bytes.to_string(), |c, v| c
+        .wasm
+        .limits
+        .max_module_bytes = parse_size(v)?),
     param!("wasm.limits.max_stack", false, |c| c.wasm.limits.max_stack.to_string(), |c, v| c.wasm.limits.max_stack =
         parse_u32(v)?),
     param!("wasm.pool.min_instances", false, |c| c.wasm.pool.min_instances.to_string(), |c, v| c
@@ -859,6 +871,12 @@ impl WasmConfig {
         }
         if !(16..=65536).contains(&limits.max_stack) {
             return Err(invalid("wasm.limits.max_stack", "must be between 16 and 65536 KiB"));
+        }
+        if limits.max_module_bytes.0 == 0 || limits.max_module_bytes.0 > ferrite_wasm::MODULE_BYTES_MAX as u64 {
+            return Err(invalid(
+                "wasm.limits.max_module_bytes",
+                format!("must be between 1 and {} bytes", ferrite_wasm::MODULE_BYTES_MAX),
+            ));
         }
         if !(1..=1024).contains(&self.pool.max_instances) {
             return Err(invalid("wasm.pool.max_instances", "must be between 1 and 1024"));

@@ -377,6 +377,16 @@ fn paths_are_confined_and_read_only_is_enforced() {
     std::fs::write(modules.join("kit.wasm"), b"\0asm broken").unwrap();
     assert_error(&cmd(&mut c, &[b"WASM.RELOAD", b"k1"]), "ERR");
     assert_eq!(cmd(&mut c, &[b"WASM.CALL", b"k1.rate_limit", b"KEYS", b"r", b"ARGS", b"5", b"10"]), Frame::Integer(1));
+    drop(c);
+    drop(server);
+    // A module over [wasm.limits] max_module_bytes is refused, as bytes or from a path.
+    let config = dir.join("small.toml");
+    std::fs::write(&config, "[wasm.limits]\nmax_module_bytes = 100\n").unwrap();
+    let server = Ferrite::start(&["--dir", dir.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let mut c = server.raw();
+    assert_error(&cmd(&mut c, &[b"WASM.LOAD", b"k2", &kit()]), "ERR module is");
+    std::fs::write(modules.join("big.wasm"), kit()).unwrap();
+    assert_error(&cmd(&mut c, &[b"WASM.LOAD", b"k2", b"big.wasm"]), "ERR module '");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

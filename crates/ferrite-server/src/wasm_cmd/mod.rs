@@ -62,6 +62,8 @@ pub enum WasmCommandError {
     FuelOverLimit { asked: u64, limit: u64 },
     #[error("ERR function '{0}' was loaded from bytes, not from a file: nothing to reload")]
     NoSourcePath(String),
+    #[error("ERR module is {bytes} bytes, more than the limit of {limit} bytes ([wasm.limits] max_module_bytes)")]
+    ModuleTooLarge { bytes: u64, limit: u64 },
     #[error("ERR wrong number of arguments for '{0}' command")]
     Arity(&'static str),
     #[error("ERR the function call was cancelled: {0}")]
@@ -334,13 +336,17 @@ impl WasmService {
     async fn load(self: &Arc<Self>, argv: &[Bytes], loadb: bool) -> WasmResult<Frame> {
         let name = check_name(&argv[1])?;
         let opts = options::parse_options(&argv[3..], OptionsFor::Load, &is_command)?;
+        let module_bytes_max = self.config.limits.max_module_bytes.0;
         let (module, source_path): (Bytes, Option<PathBuf>) = match source::classify(&argv[2])? {
+            ModuleSource::Bytes(b) if b.len() as u64 > module_bytes_max => {
+                return Err(WasmCommandError::ModuleTooLarge { bytes: b.len() as u64, limit: module_bytes_max })
+            }
             ModuleSource::Bytes(_) => (argv[2].clone(), None),
             ModuleSource::Path(_) if loadb => return Err(WasmCommandError::LoadbNeedsBytes),
             ModuleSource::Path(p) => {
                 let dir = self.module_dir.clone();
                 let requested = p.to_string();
-                let limit = ferrite_wasm::MODULE_BYTES_MAX as u64;
+                let limit = module_bytes_max;
                 let (bytes, path) = Self::blocking(move || -> WasmResult<(Vec<u8>, PathBuf)> {
                     let path = source::resolve(&dir, &requested)?;
                     Ok((source::read_module(&path, limit)?, path))
@@ -511,7 +517,7 @@ impl WasmService {
             // The file is re-resolved so that a symlink swapped to point
             // outside the module directory is refused.
             let path = source::resolve(&this.module_dir, &path.display().to_string())?;
-            let bytes = Bytes::from(source::read_module(&path, ferrite_wasm::MODULE_BYTES_MAX as u64)?);
+            let bytes = Bytes::from(source::read_module(&path, this.config.limits.max_module_bytes.0)?);
             this.install(&n, &bytes, &opts, true)?;
             Ok(bytes)
         })
