@@ -185,3 +185,41 @@ fn json_examples_through_a_client() {
         assert_eq!(stored, reply, "{call}: the stored order is the updated one");
     }
 }
+
+#[test]
+fn every_example_module_loads_as_bytes_and_from_a_path() {
+    let s = setup("all");
+    let mut c = connect(&s);
+    let mut files: Vec<String> = std::fs::read_dir(guests_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".wasm"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "expected every example of every language, found {files:?}");
+    for file in &files {
+        let stem = file.trim_end_matches(".wasm");
+        let name = stem.replace('-', "_");
+        let loaded = load_both(&mut c, &name, stem, &["read", "write", "time", "random", "log"]);
+        for f in loaded {
+            let info = cmd(&mut c, &[b"WASM.INFO", f.as_bytes()]);
+            assert!(matches!(info, Frame::Array(_)), "{f}: {info:?}");
+        }
+    }
+
+    // A few more calls through the server on top of the ones above.
+    let call = "validate_email_rust_path.validate_email";
+    for (email, valid) in [("someone@example.com", 1), ("no-at-sign.example.com", 0)] {
+        assert_eq!(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"ARGS", email.as_bytes()]), Frame::Integer(valid), "{email}");
+    }
+    let call = "sliding_window_rate_limit_rust_bytes.sliding_window_rate_limit";
+    for i in 1..=4 {
+        let reply = cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", b"rate:sw", b"ARGS", b"3", b"10000"]);
+        assert_eq!(reply, Frame::Integer(i64::from(i <= 3)), "sliding window call {i}");
+    }
+    assert_eq!(cmd(&mut c, &[b"SET", b"doc:1", b"hello world"]), ok());
+    for f in ["checksum_c_bytes", "checksum_c_wasi_path"] {
+        let call = format!("{f}.checksum");
+        assert_eq!(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", b"doc:1"]), Frame::Integer(222_957_957), "{call}");
+    }
+}
