@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(load(&["MEMORY", "10XB"]), Err(OptionError::BadMemory("10XB".into())));
         assert_eq!(load(&["MEMORY", "0"]), Err(OptionError::BadMemory("0".into())));
         assert_eq!(load(&["MEMORY", "8GB"]), Err(OptionError::BadMemory("8GB".into())));
-        assert_eq!(load(&["MEMORY", "99999999999999999999GB"]).is_err(), true);
+        assert!(matches!(load(&["MEMORY", "99999999999999999999GB"]), Err(OptionError::BadMemory(_))));
         assert_eq!(load(&["TIMEOUT", "-5"]), Err(OptionError::BadTimeout("-5".into())));
         assert_eq!(load(&["TIMEOUT", "1", "2"]), Err(OptionError::OneValue("TIMEOUT")));
         assert_eq!(load(&["TIMEOUT"]), Err(OptionError::MissingValue("TIMEOUT")));
