@@ -14,7 +14,8 @@ use bytes::Bytes;
 use ferrite_protocol::Frame;
 use ferrite_store::{Store, StoreConfig};
 use ferrite_wasm::{
-    CallContext, Capabilities, Capability, FunctionPermissions, LoadOptions, WasmError, WasmExecutor, WasmValue,
+    CallContext, Capabilities, Capability, FunctionPermissions, LoadOptions, WasmError,
+    WasmExecutor, WasmValue,
 };
 
 /// Where `scripts/build-guests.sh` installs the modules.
@@ -82,16 +83,28 @@ impl Harness {
     pub fn load(&self, name: &str, file: &str, capabilities: &[&str]) {
         let permissions = FunctionPermissions::with_capabilities_only(caps(capabilities));
         self.executor
-            .load_with(name, &guest_bytes(file), LoadOptions { permissions: Some(permissions), ..LoadOptions::default() })
+            .load_with(
+                name,
+                &guest_bytes(file),
+                LoadOptions {
+                    permissions: Some(permissions),
+                    ..LoadOptions::default()
+                },
+            )
             .unwrap_or_else(|e| panic!("loading {file}.wasm as {name}: {}", e.reply_text()));
     }
 
     /// Runs a data command directly on the store (db 0), e.g. to seed keys.
     pub fn cmd(&self, argv: &[&str]) -> Frame {
-        let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let argv: Vec<Bytes> = argv
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         match self.store.execute(0, &argv) {
             Ok(frame) => frame,
-            Err(_) => panic!("store command {argv:?} blocked: no call should hold keys between tests"),
+            Err(_) => {
+                panic!("store command {argv:?} blocked: no call should hold keys between tests")
+            }
         }
     }
 
@@ -107,12 +120,26 @@ impl Harness {
         self.call_with(function, &[], args, None)
     }
 
-    fn call_with(&self, function: &str, keys: &[&str], args: &[&str], num_keys: Option<usize>) -> Result<WasmValue, String> {
+    fn call_with(
+        &self,
+        function: &str,
+        keys: &[&str],
+        args: &[&str],
+        num_keys: Option<usize>,
+    ) -> Result<WasmValue, String> {
         let (module, entry) = function.split_once('.').unwrap_or((function, function));
-        let mut values: Vec<WasmValue> = keys.iter().map(|k| WasmValue::Bytes(k.as_bytes().to_vec())).collect();
+        let mut values: Vec<WasmValue> = keys
+            .iter()
+            .map(|k| WasmValue::Bytes(k.as_bytes().to_vec()))
+            .collect();
         values.extend(args.iter().map(|a| WasmValue::Bytes(a.as_bytes().to_vec())));
-        let context = CallContext { num_keys, ..CallContext::default() };
-        self.executor.call(module, entry, values, Some(context)).map_err(|e: WasmError| e.reply_text())
+        let context = CallContext {
+            num_keys,
+            ..CallContext::default()
+        };
+        self.executor
+            .call(module, entry, values, Some(context))
+            .map_err(|e: WasmError| e.reply_text())
     }
 
     /// [`call`](Self::call) that must succeed with an integer.

@@ -19,14 +19,32 @@ fn checksum(file: &str) {
     let h = Harness::new();
     h.load("checksum", file, &["read"]);
     h.cmd(&["SET", "doc:1", "hello world"]);
-    assert_eq!(h.call_int("checksum", &["doc:1"], &[]), 222_957_957, "{file}: crc32(hello world)");
+    assert_eq!(
+        h.call_int("checksum", &["doc:1"], &[]),
+        222_957_957,
+        "{file}: crc32(hello world)"
+    );
     // A value larger than any fixed buffer goes through ferrite_alloc.
-    let big: String = (0..100_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let big: String = (0..100_000u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     h.cmd(&["SET", "doc:big", &big]);
-    assert_eq!(h.call_int("checksum", &["doc:big"], &[]), i64::from(crc32(big.as_bytes())), "{file}: big value");
-    assert_eq!(h.call("checksum", &["doc:none"], &[]), Ok(WasmValue::Nil), "{file}: missing key → nil");
+    assert_eq!(
+        h.call_int("checksum", &["doc:big"], &[]),
+        i64::from(crc32(big.as_bytes())),
+        "{file}: big value"
+    );
+    assert_eq!(
+        h.call("checksum", &["doc:none"], &[]),
+        Ok(WasmValue::Nil),
+        "{file}: missing key → nil"
+    );
     // The typed export in the same module, arguments parsed by the host.
-    assert_eq!(h.call_int("checksum.add", &[], &["2", "40"]), 42, "{file}: typed add");
+    assert_eq!(
+        h.call_int("checksum.add", &[], &["2", "40"]),
+        42,
+        "{file}: typed add"
+    );
 }
 
 #[test]
@@ -48,18 +66,28 @@ fn transform_assemblyscript() {
     h.cmd(&["SET", "user:csv:bad", "just one field"]);
 
     let out = json(&h.call_text("transform", &["user:csv:1"], &[]));
-    assert_eq!(out, serde_json::json!({"full_name": "Ada Lovelace", "email": "ada@example.com"}));
+    assert_eq!(
+        out,
+        serde_json::json!({"full_name": "Ada Lovelace", "email": "ada@example.com"})
+    );
     // Quotes are escaped in the JSON output.
     let out = json(&h.call_text("transform", &["user:csv:2"], &[]));
     assert_eq!(out["full_name"], serde_json::json!("Grace \"Hopper\""));
-    assert_eq!(h.call("transform", &["user:csv:none"], &[]), Ok(WasmValue::Nil));
+    assert_eq!(
+        h.call("transform", &["user:csv:none"], &[]),
+        Ok(WasmValue::Nil)
+    );
     assert_eq!(
         h.call_err("transform", &["user:csv:bad"], &[]),
         "INVALID record at 'user:csv:bad' is not first,last,email"
     );
 
     // The SDK-convention export: one reply per key, nil for missing ones.
-    match h.call("transform.transform_all", &["user:csv:1", "user:csv:none"], &[]) {
+    match h.call(
+        "transform.transform_all",
+        &["user:csv:1", "user:csv:none"],
+        &[],
+    ) {
         Ok(WasmValue::Array(items)) => {
             assert_eq!(items.len(), 2);
             match &items[0] {

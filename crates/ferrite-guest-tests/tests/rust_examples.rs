@@ -24,13 +24,25 @@ fn transform_user_adds_full_name_and_age() {
     // Born December 31st: not 30 yet, unless today is December 31st.
     let (_, month, day) = today_utc();
     let birth = format!("{}-12-31", year - 30);
-    h.cmd(&["SET", "user:8", &doc!({"first_name": "Al", "last_name": "Turing", "birth_date": birth}).to_string()]);
+    h.cmd(&[
+        "SET",
+        "user:8",
+        &doc!({"first_name": "Al", "last_name": "Turing", "birth_date": birth}).to_string(),
+    ]);
     let expected_age = if (month, day) == (12, 31) { 30 } else { 29 };
-    assert_eq!(json(&h.call_text("transform_user", &["user:8"], &[]))["age"], doc!(expected_age));
+    assert_eq!(
+        json(&h.call_text("transform_user", &["user:8"], &[]))["age"],
+        doc!(expected_age)
+    );
 
-    assert_eq!(h.call_err("transform_user", &["user:none"], &[]), "ERR no user at key 'user:none'");
+    assert_eq!(
+        h.call_err("transform_user", &["user:none"], &[]),
+        "ERR no user at key 'user:none'"
+    );
     h.cmd(&["SET", "user:bad", "{not json"]);
-    assert!(h.call_err("transform_user", &["user:bad"], &[]).starts_with("ERR invalid user JSON"));
+    assert!(h
+        .call_err("transform_user", &["user:bad"], &[])
+        .starts_with("ERR invalid user JSON"));
 }
 
 #[test]
@@ -45,7 +57,11 @@ fn validate_email_uses_the_regex() {
         ("a b@example.com", 0),
         ("", 0),
     ] {
-        assert_eq!(h.call_int("validate_email", &[], &[email]), valid, "{email:?}");
+        assert_eq!(
+            h.call_int("validate_email", &[], &[email]),
+            valid,
+            "{email:?}"
+        );
     }
 }
 
@@ -53,7 +69,10 @@ fn validate_email_uses_the_regex() {
 fn aggregate_stats_over_a_pattern() {
     let h = Harness::new();
     h.load("aggregate_stats", "aggregate_stats-rust", &["read"]);
-    h.cmd(&["MSET", "stats:a", "10", "stats:b", "20", "stats:c", "30.5", "stats:d", "hello", "other:x", "1000"]);
+    h.cmd(&[
+        "MSET", "stats:a", "10", "stats:b", "20", "stats:c", "30.5", "stats:d", "hello", "other:x",
+        "1000",
+    ]);
     h.cmd(&["HSET", "stats:h", "f", "5"]);
 
     let out = json(&h.call_text_lazy("aggregate_stats", &["stats:*"]));
@@ -73,25 +92,63 @@ fn process_order_discounts_and_updates_the_order() {
     h.load("process_order", "process_order-rust", &["read", "write"]);
     h.cmd(&["SET", "user:1", r#"{"name":"Pam","membership":"premium"}"#]);
     h.cmd(&["SET", "user:2", r#"{"name":"Bob","membership":"basic"}"#]);
-    h.cmd(&["SET", "order:premium", r#"{"id":"A","user_id":"1","total":80.0}"#]);
-    h.cmd(&["SET", "order:big", r#"{"id":"B","user_id":2,"total":120.0}"#]);
-    h.cmd(&["SET", "order:small", r#"{"id":"C","user_id":"2","total":50.0}"#]);
+    h.cmd(&[
+        "SET",
+        "order:premium",
+        r#"{"id":"A","user_id":"1","total":80.0}"#,
+    ]);
+    h.cmd(&[
+        "SET",
+        "order:big",
+        r#"{"id":"B","user_id":2,"total":120.0}"#,
+    ]);
+    h.cmd(&[
+        "SET",
+        "order:small",
+        r#"{"id":"C","user_id":"2","total":50.0}"#,
+    ]);
 
-    for (order, discount, final_total) in [("order:premium", 0.15, 68.0), ("order:big", 0.10, 108.0), ("order:small", 0.0, 50.0)] {
+    for (order, discount, final_total) in [
+        ("order:premium", 0.15, 68.0),
+        ("order:big", 0.10, 108.0),
+        ("order:small", 0.0, 50.0),
+    ] {
         let reply = json(&h.call_text_lazy("process_order", &[order]));
-        assert_eq!(reply["discount"].as_f64(), Some(discount), "{order}: {reply}");
-        assert_eq!(reply["final_total"].as_f64(), Some(final_total), "{order}: {reply}");
+        assert_eq!(
+            reply["discount"].as_f64(),
+            Some(discount),
+            "{order}: {reply}"
+        );
+        assert_eq!(
+            reply["final_total"].as_f64(),
+            Some(final_total),
+            "{order}: {reply}"
+        );
         assert_eq!(reply["status"], doc!("processed"), "{order}");
         // The stored order is the returned document.
         let stored = json(&h.get(order).expect("order still exists"));
         assert_eq!(stored, reply, "{order}: stored order updated");
     }
-    assert_eq!(json(&h.get("order:big").unwrap())["id"], doc!("B"), "other fields are kept");
+    assert_eq!(
+        json(&h.get("order:big").unwrap())["id"],
+        doc!("B"),
+        "other fields are kept"
+    );
 
     // A missing user fails the call and leaves the order untouched.
-    h.cmd(&["SET", "order:orphan", r#"{"id":"D","user_id":"99","total":10.0}"#]);
-    assert_eq!(h.call_err_lazy("process_order", &["order:orphan"]), "ERR no such key 'user:99'");
-    assert_eq!(h.get("order:orphan").as_deref(), Some(r#"{"id":"D","user_id":"99","total":10.0}"#));
+    h.cmd(&[
+        "SET",
+        "order:orphan",
+        r#"{"id":"D","user_id":"99","total":10.0}"#,
+    ]);
+    assert_eq!(
+        h.call_err_lazy("process_order", &["order:orphan"]),
+        "ERR no such key 'user:99'"
+    );
+    assert_eq!(
+        h.get("order:orphan").as_deref(),
+        Some(r#"{"id":"D","user_id":"99","total":10.0}"#)
+    );
 }
 
 /// The reference seed's `validate` (raw convention), in Rust and in Go.

@@ -15,7 +15,10 @@ fn errors_and_panics(file: &str) {
     let h = harness(file);
     // Result<T, E>: Ok → the value, Err → an error reply.
     assert_eq!(h.call_int("sdk_checks.safe_divide", &[], &["84", "2"]), 42);
-    assert_eq!(h.call_err("sdk_checks.safe_divide", &[], &["1", "0"]), "ERR division by zero");
+    assert_eq!(
+        h.call_err("sdk_checks.safe_divide", &[], &["1", "0"]),
+        "ERR division by zero"
+    );
     // An error text with its own upper-case code word is kept as is.
     assert_eq!(h.call_int("sdk_checks.parse_age", &[], &["41"]), 41);
     assert_eq!(
@@ -35,15 +38,24 @@ fn errors_and_panics(file: &str) {
     // A panic is an error reply…
     let err = h.call_err("sdk_checks.crash", &[], &["boom"]);
     assert!(err.starts_with("ERR "), "{err}");
-    assert!(err.contains("panic in guest") || err.contains("trap"), "{err}");
+    assert!(
+        err.contains("panic in guest") || err.contains("trap"),
+        "{err}"
+    );
     // …that undoes the writes made before it…
     let err = h.call_err("sdk_checks.write_then_crash", &["crash:key"], &[]);
     assert!(err.starts_with("ERR "), "{err}");
-    assert_eq!(h.get("crash:key"), None, "the write before the panic was undone");
+    assert_eq!(
+        h.get("crash:key"),
+        None,
+        "the write before the panic was undone"
+    );
     // …and the runtime keeps serving, the same function included.
     for _ in 0..3 {
         assert_eq!(h.call_int("sdk_checks.safe_divide", &[], &["9", "3"]), 3);
-        assert!(h.call_err("sdk_checks.crash", &[], &["again"]).starts_with("ERR "));
+        assert!(h
+            .call_err("sdk_checks.crash", &[], &["again"])
+            .starts_with("ERR "));
     }
     assert_eq!(h.call_int("sdk_checks.safe_divide", &[], &["10", "5"]), 2);
 }
@@ -62,11 +74,19 @@ fn rust_sdk_errors_and_panics_wasi() {
 fn rust_sdk_decodes_every_parameter_type() {
     let h = harness("sdk_checks-rust");
     assert_eq!(
-        h.call_text("sdk_checks.echo_types", &[], &["-5", "9000000000", "2.5", "true", "é", "txt", "abc", ""]),
+        h.call_text(
+            "sdk_checks.echo_types",
+            &[],
+            &["-5", "9000000000", "2.5", "true", "é", "txt", "abc", ""]
+        ),
         "-5|9000000000|2.5|true|é|txt|3|0"
     );
     assert_eq!(
-        h.call_text("sdk_checks.echo_types", &[], &["0", "0", "-inf", "0", "", "", "", "xy"]),
+        h.call_text(
+            "sdk_checks.echo_types",
+            &[],
+            &["0", "0", "-inf", "0", "", "", "", "xy"]
+        ),
         "0|0|-inf|false|||0|2"
     );
     for (i, bad) in [(0, "2147483648"), (2, "nan"), (3, "yes")] {
@@ -82,24 +102,36 @@ fn rust_sdk_decodes_every_parameter_type() {
             "sdk_checks",
             "maybe_get",
             vec![WasmValue::Bytes(vec![0xff, 0xfe])],
-            Some(ferrite_wasm::CallContext { num_keys: Some(1), ..Default::default() }),
+            Some(ferrite_wasm::CallContext {
+                num_keys: Some(1),
+                ..Default::default()
+            }),
         )
         .map_err(|e| e.reply_text())
         .expect_err("invalid UTF-8 is refused");
-    assert_eq!(err, "ERR argument 'key' of 'maybe_get': value is not valid UTF-8");
+    assert_eq!(
+        err,
+        "ERR argument 'key' of 'maybe_get': value is not valid UTF-8"
+    );
 }
 
 #[test]
 fn rust_sdk_replies() {
     let h = harness("sdk_checks-rust");
     // Option: None → nil, Some → the value.
-    assert_eq!(h.call("sdk_checks.maybe_get", &["absent"], &[]), Ok(WasmValue::Nil));
+    assert_eq!(
+        h.call("sdk_checks.maybe_get", &["absent"], &[]),
+        Ok(WasmValue::Nil)
+    );
     h.cmd(&["SET", "present", "v"]);
     assert_eq!(h.call_text("sdk_checks.maybe_get", &["present"], &[]), "v");
     // f64 → bulk string, like Redis doubles in RESP2.
     assert_eq!(h.call_text("sdk_checks.half", &[], &["5"]), "2.5");
     // () → nil, after the write with a TTL.
-    assert_eq!(h.call("sdk_checks.set_with_ttl", &["ttl:key"], &["val", "100"]), Ok(WasmValue::Nil));
+    assert_eq!(
+        h.call("sdk_checks.set_with_ttl", &["ttl:key"], &["val", "100"]),
+        Ok(WasmValue::Nil)
+    );
     assert_eq!(h.get("ttl:key").as_deref(), Some("val"));
     match h.cmd(&["TTL", "ttl:key"]) {
         ferrite_protocol::Frame::Integer(t) => assert!((1..=100).contains(&t), "ttl {t}"),
@@ -122,9 +154,18 @@ fn rust_sdk_replies() {
 #[test]
 fn rust_sdk_call_returns_replies_and_errors_as_data() {
     let h = harness("sdk_checks-rust");
-    assert_eq!(h.call_lazy("sdk_checks.run_command", &["SET", "c:k", "1"]), Ok(WasmValue::Status("OK".into())));
-    assert_eq!(h.call_lazy("sdk_checks.run_command", &["INCRBY", "c:k", "41"]), Ok(WasmValue::I64(42)));
-    assert_eq!(h.call_lazy("sdk_checks.run_command", &["GET", "c:missing"]), Ok(WasmValue::Nil));
+    assert_eq!(
+        h.call_lazy("sdk_checks.run_command", &["SET", "c:k", "1"]),
+        Ok(WasmValue::Status("OK".into()))
+    );
+    assert_eq!(
+        h.call_lazy("sdk_checks.run_command", &["INCRBY", "c:k", "41"]),
+        Ok(WasmValue::I64(42))
+    );
+    assert_eq!(
+        h.call_lazy("sdk_checks.run_command", &["GET", "c:missing"]),
+        Ok(WasmValue::Nil)
+    );
     // A command error is data for the guest (like redis.pcall); returned as is it is the reply.
     let err = h.call_err_lazy("sdk_checks.run_command", &["INCR", "c:k", "extra"]);
     assert!(err.starts_with("ERR wrong number of arguments"), "{err}");

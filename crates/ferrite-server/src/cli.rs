@@ -35,7 +35,11 @@ pub struct Cli {
     #[arg(long)]
     pub loglevel: Option<String>,
     /// Any other parameter as `--name value` pairs (Redis style).
-    #[arg(value_name = "--NAME VALUE", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "--NAME VALUE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub params: Vec<String>,
 }
 
@@ -44,10 +48,11 @@ impl Cli {
     /// `--config` or `FERRITE_CONFIG`), then `env`, then the flags; then
     /// validates it.
     pub fn load_config(&self, env: Vec<(String, String)>) -> Result<Config, ConfigError> {
-        let file = self
-            .config
-            .clone()
-            .or_else(|| env.iter().find(|(k, _)| k == "FERRITE_CONFIG").map(|(_, v)| PathBuf::from(v)));
+        let file = self.config.clone().or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "FERRITE_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
         let mut config = match file {
             Some(path) => Config::from_file(&path)?,
             None => Config::default(),
@@ -90,7 +95,10 @@ mod tests {
 
     #[test]
     fn flags_beat_env() {
-        let env = vec![("FERRITE_PORT".to_owned(), "7001".to_owned()), ("FERRITE_HZ".to_owned(), "30".to_owned())];
+        let env = vec![
+            ("FERRITE_PORT".to_owned(), "7001".to_owned()),
+            ("FERRITE_HZ".to_owned(), "30".to_owned()),
+        ];
         let config = cli(&["--port", "7002"]).load_config(env).unwrap();
         assert_eq!(config.port, 7002);
         assert_eq!(config.hz, 30);

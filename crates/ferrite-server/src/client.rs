@@ -77,7 +77,8 @@ impl ClientInfo {
     /// field order.
     pub fn line(&self) -> String {
         let age_ms = self.created.elapsed().as_millis();
-        let idle_ms = age_ms.saturating_sub(u128::from(self.last_command_ms.load(Ordering::Relaxed)));
+        let idle_ms =
+            age_ms.saturating_sub(u128::from(self.last_command_ms.load(Ordering::Relaxed)));
         let multi = match self.multi_queued_plus_one.load(Ordering::Relaxed) {
             0 => -1,
             n => i64::try_from(n - 1).unwrap_or(i64::MAX),
@@ -129,7 +130,10 @@ pub struct Clients {
 
 impl Default for Clients {
     fn default() -> Self {
-        Clients { next_id: AtomicU64::new(FIRST_CLIENT_ID), clients: Mutex::new(BTreeMap::new()) }
+        Clients {
+            next_id: AtomicU64::new(FIRST_CLIENT_ID),
+            clients: Mutex::new(BTreeMap::new()),
+        }
     }
 }
 
@@ -174,12 +178,22 @@ impl Clients {
 
     /// Largest query buffer of any client.
     pub fn max_qbuf_bytes(&self) -> usize {
-        self.clients.lock().values().map(|c| c.qbuf_bytes.load(Ordering::Relaxed)).max().unwrap_or(0)
+        self.clients
+            .lock()
+            .values()
+            .map(|c| c.qbuf_bytes.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Largest pending output of any client.
     pub fn max_omem_bytes(&self) -> usize {
-        self.clients.lock().values().map(|c| c.omem_bytes.load(Ordering::Relaxed)).max().unwrap_or(0)
+        self.clients
+            .lock()
+            .values()
+            .map(|c| c.omem_bytes.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -194,9 +208,14 @@ mod tests {
         let a = clients.register(addr, addr, 7, 2).unwrap();
         let b = clients.register(addr, addr, 7, 2).unwrap();
         assert_eq!((a.id, b.id), (3, 4));
-        assert_eq!(clients.register(addr, addr, 7, 2).err(), Some(RegisterError::MaxClients));
+        assert_eq!(
+            clients.register(addr, addr, 7, 2).err(),
+            Some(RegisterError::MaxClients)
+        );
         clients.unregister(a.id);
         assert_eq!(clients.register(addr, addr, 7, 2).unwrap().id, 5);
-        assert!(b.line().starts_with("id=4 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=7 name= age=0 idle=0 flags=N db=0"));
+        assert!(b.line().starts_with(
+            "id=4 addr=127.0.0.1:1 laddr=127.0.0.1:1 fd=7 name= age=0 idle=0 flags=N db=0"
+        ));
     }
 }

@@ -112,7 +112,9 @@ impl ByteSize {
     /// ```
     pub fn parse(text: &str) -> Option<ByteSize> {
         let text = text.trim();
-        let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         if digits_end == 0 {
             return None;
         }
@@ -196,9 +198,21 @@ pub struct OutputBufferLimits {
 impl Default for OutputBufferLimits {
     fn default() -> Self {
         OutputBufferLimits {
-            normal: BufferLimit { hard_bytes: 0, soft_bytes: 0, soft_secs: 0 },
-            replica: BufferLimit { hard_bytes: 256 << 20, soft_bytes: 64 << 20, soft_secs: 60 },
-            pubsub: BufferLimit { hard_bytes: 32 << 20, soft_bytes: 8 << 20, soft_secs: 60 },
+            normal: BufferLimit {
+                hard_bytes: 0,
+                soft_bytes: 0,
+                soft_secs: 0,
+            },
+            replica: BufferLimit {
+                hard_bytes: 256 << 20,
+                soft_bytes: 64 << 20,
+                soft_secs: 60,
+            },
+            pubsub: BufferLimit {
+                hard_bytes: 32 << 20,
+                soft_bytes: 8 << 20,
+                soft_secs: 60,
+            },
         }
     }
 }
@@ -225,9 +239,16 @@ impl OutputBufferLimits {
                 "normal" => &mut next.normal,
                 "slave" | "replica" => &mut next.replica,
                 "pubsub" => &mut next.pubsub,
-                _ => return Err("Invalid client class specified in buffer limit configuration.".to_owned()),
+                _ => {
+                    return Err(
+                        "Invalid client class specified in buffer limit configuration.".to_owned(),
+                    )
+                }
             };
-            let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_owned();
+            let bad = || {
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_owned()
+            };
             class.hard_bytes = ByteSize::parse(group[1]).ok_or_else(bad)?.0;
             class.soft_bytes = ByteSize::parse(group[2]).ok_or_else(bad)?.0;
             class.soft_secs = group[3].parse().map_err(|_| bad())?;
@@ -239,9 +260,20 @@ impl OutputBufferLimits {
 
 impl fmt::Display for OutputBufferLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, l)) in [("normal", self.normal), ("slave", self.replica), ("pubsub", self.pubsub)].iter().enumerate() {
+        for (i, (name, l)) in [
+            ("normal", self.normal),
+            ("slave", self.replica),
+            ("pubsub", self.pubsub),
+        ]
+        .iter()
+        .enumerate()
+        {
             let sep = if i == 0 { "" } else { " " };
-            write!(f, "{sep}{name} {} {} {}", l.hard_bytes, l.soft_bytes, l.soft_secs)?;
+            write!(
+                f,
+                "{sep}{name} {} {} {}",
+                l.hard_bytes, l.soft_bytes, l.soft_secs
+            )?;
         }
         Ok(())
     }
@@ -461,7 +493,11 @@ pub struct WasmPool {
 
 impl Default for WasmPool {
     fn default() -> Self {
-        WasmPool { min_instances: 2, max_instances: 16, idle_timeout_secs: 300 }
+        WasmPool {
+            min_instances: 2,
+            max_instances: 16,
+            idle_timeout_secs: 300,
+        }
     }
 }
 
@@ -598,15 +634,22 @@ impl Param {
 
     /// The environment variable (`FERRITE_CLIENT_QUERY_BUFFER_LIMIT`).
     pub fn env_var(&self) -> String {
-        format!("FERRITE_{}", self.name.replace(['-', '.'], "_").to_ascii_uppercase())
+        format!(
+            "FERRITE_{}",
+            self.name.replace(['-', '.'], "_").to_ascii_uppercase()
+        )
     }
 }
 
 fn parse_u64(text: &str) -> Result<u64, String> {
-    text.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_owned())
+    text.trim()
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_owned())
 }
 fn parse_u32(text: &str) -> Result<u32, String> {
-    text.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_owned())
+    text.trim()
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_owned())
 }
 fn parse_bool(text: &str) -> Result<bool, String> {
     match text.to_ascii_lowercase().as_str() {
@@ -628,7 +671,10 @@ fn parse_caps(text: &str) -> Result<Vec<Capability>, String> {
         .collect()
 }
 fn caps_text(caps: &[Capability]) -> String {
-    caps.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+    caps.iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 macro_rules! param {
@@ -647,90 +693,174 @@ macro_rules! param {
 
 /// Every parameter, in `CONFIG GET *` order.
 pub static PARAMS: &[Param] = &[
-    param!("bind", false, |c| c.bind.clone(), |c, v| c.bind = v.trim().to_owned()),
-    param!("port", false, |c| c.port.to_string(), |c, v| c.port = v
-        .trim()
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_owned())?),
-    param!("databases", false, |c| c.databases.to_string(), |c, v| c.databases = parse_u32(v)?),
-    param!("requirepass", true, |c| c.requirepass.clone(), |c, v| c.requirepass = v.to_owned()),
-    param!("dir", false, |c| c.dir.display().to_string(), |c, v| c.dir = PathBuf::from(v)),
-    param!("maxclients", true, |c| c.maxclients.to_string(), |c, v| c.maxclients = parse_u32(v)?),
-    param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz = parse_u32(v)?.clamp(1, HZ_MAX)),
-    param!("loglevel", true, |c| c.loglevel.as_str().to_owned(), |c, v| c.loglevel =
-        LogLevel::parse(v).ok_or_else(|| "argument(s) must be one of the following: debug, verbose, notice, warning".to_owned())?),
-    param!("client-query-buffer-limit", true, |c| c.client_query_buffer_limit.to_string(), |c, v| c
-        .client_query_buffer_limit = parse_size(v)?),
-    param!("proto-max-bulk-len", true, |c| c.proto_max_bulk_len.to_string(), |c, v| c
-        .proto_max_bulk_len = parse_size(v)?),
-    param!("client-output-buffer-limit", true, |c| c.client_output_buffer_limit.to_string(), |c, v| c
-        .client_output_buffer_limit
-        .apply(v)?),
-    param!("appendonly", true, |c| yes_no(c.appendonly), |c, v| c.appendonly = parse_bool(v)?),
-    param!("save", true, |c| c.save.clone(), |c, v| c.save = v.trim().to_owned()),
-    param!("wasm.enabled", false, |c| yes_no(c.wasm.enabled), |c, v| c.wasm.enabled = parse_bool(v)?),
-    param!("wasm.module_dir", false, |c| c.wasm.module_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), |c, v| c
-        .wasm
-        .module_dir = (!v.is_empty()).then(|| PathBuf::from(v))),
-    param!("wasm.max_functions", false, |c| c.wasm.max_functions.to_string(), |c, v| c.wasm.max_functions =
+    param!("bind", false, |c| c.bind.clone(), |c, v| c.bind =
+        v.trim().to_owned()),
+    param!("port", false, |c| c.port.to_string(), |c, v| c.port =
+        v.trim().parse().map_err(|_| {
+            "argument couldn't be parsed into an integer".to_owned()
+        })?),
+    param!("databases", false, |c| c.databases.to_string(), |c, v| c
+        .databases =
         parse_u32(v)?),
-    param!("wasm.default_memory_limit", false, |c| c.wasm.default_memory_limit.to_string(), |c, v| c
-        .wasm
-        .default_memory_limit = parse_size(v)?),
-    param!("wasm.default_timeout_ms", false, |c| c.wasm.default_timeout_ms.to_string(), |c, v| c
-        .wasm
-        .default_timeout_ms = parse_u64(v)?),
-    param!("wasm.sandbox", false, |c| yes_no(c.wasm.sandbox), |c, v| c.wasm.sandbox = parse_bool(v)?),
-    param!("wasm.limits.max_memory", false, |c| c.wasm.limits.max_memory.to_string(), |c, v| c
-        .wasm
-        .limits
-        .max_memory = parse_size(v)?),
-    param!("wasm.limits.max_time", false, |c| c.wasm.limits.max_time.to_string(), |c, v| c.wasm.limits.max_time =
-        parse_u64(v)?),
-    param!("wasm.limits.max_fuel", false, |c| c.wasm.limits.max_fuel.to_string(), |c, v| c.wasm.limits.max_fuel =
-        parse_u64(v)?),
-    param!("wasm.limits.max_module_bytes", false, |c| c.wasm.limits.max_module_bytes.to_string(), |c, v| c
-        .wasm
-        .limits
-        .max_module_bytes = parse_size(v)?),
-    param!("wasm.limits.max_stack", false, |c| c.wasm.limits.max_stack.to_string(), |c, v| c.wasm.limits.max_stack =
+    param!("requirepass", true, |c| c.requirepass.clone(), |c, v| c
+        .requirepass =
+        v.to_owned()),
+    param!("dir", false, |c| c.dir.display().to_string(), |c, v| c
+        .dir =
+        PathBuf::from(v)),
+    param!("maxclients", true, |c| c.maxclients.to_string(), |c, v| c
+        .maxclients =
         parse_u32(v)?),
-    param!("wasm.pool.min_instances", false, |c| c.wasm.pool.min_instances.to_string(), |c, v| c
-        .wasm
-        .pool
-        .min_instances = parse_u32(v)?),
-    param!("wasm.pool.max_instances", false, |c| c.wasm.pool.max_instances.to_string(), |c, v| c
-        .wasm
-        .pool
-        .max_instances = parse_u32(v)?),
-    param!("wasm.pool.idle_timeout_secs", false, |c| c.wasm.pool.idle_timeout_secs.to_string(), |c, v| c
-        .wasm
-        .pool
-        .idle_timeout_secs = parse_u64(v)?),
-    param!("wasm.security.allow_network", false, |c| yes_no(c.wasm.security.allow_network), |c, v| c
-        .wasm
-        .security
-        .allow_network = parse_bool(v)?),
-    param!("wasm.security.allow_filesystem", false, |c| yes_no(c.wasm.security.allow_filesystem), |c, v| c
-        .wasm
-        .security
-        .allow_filesystem = parse_bool(v)?),
-    param!("wasm.security.default_permissions", false, |c| c.wasm.security.default_permissions.as_str().to_owned(), |c, v| c
-        .wasm
-        .security
-        .default_permissions = match v.trim() {
-        "restrictive" => PermissionProfile::Restrictive,
-        "permissive" => PermissionProfile::Permissive,
-        _ => return Err("argument must be 'restrictive' or 'permissive'".to_owned()),
+    param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz =
+        parse_u32(v)?.clamp(1, HZ_MAX)),
+    param!(
+        "loglevel",
+        true,
+        |c| c.loglevel.as_str().to_owned(),
+        |c, v| c.loglevel = LogLevel::parse(v).ok_or_else(|| {
+            "argument(s) must be one of the following: debug, verbose, notice, warning".to_owned()
+        })?
+    ),
+    param!(
+        "client-query-buffer-limit",
+        true,
+        |c| c.client_query_buffer_limit.to_string(),
+        |c, v| c.client_query_buffer_limit = parse_size(v)?
+    ),
+    param!(
+        "proto-max-bulk-len",
+        true,
+        |c| c.proto_max_bulk_len.to_string(),
+        |c, v| c.proto_max_bulk_len = parse_size(v)?
+    ),
+    param!(
+        "client-output-buffer-limit",
+        true,
+        |c| c.client_output_buffer_limit.to_string(),
+        |c, v| c.client_output_buffer_limit.apply(v)?
+    ),
+    param!("appendonly", true, |c| yes_no(c.appendonly), |c, v| c
+        .appendonly =
+        parse_bool(v)?),
+    param!("save", true, |c| c.save.clone(), |c, v| c.save =
+        v.trim().to_owned()),
+    param!("wasm.enabled", false, |c| yes_no(c.wasm.enabled), |c, v| {
+        c.wasm.enabled = parse_bool(v)?
     }),
-    param!("wasm.capabilities.default", false, |c| caps_text(&c.wasm.capabilities.default), |c, v| c
-        .wasm
-        .capabilities
-        .default = parse_caps(v)?),
-    param!("wasm.capabilities.allowed", false, |c| caps_text(&c.wasm.capabilities.allowed), |c, v| c
-        .wasm
-        .capabilities
-        .allowed = parse_caps(v)?),
+    param!(
+        "wasm.module_dir",
+        false,
+        |c| c
+            .wasm
+            .module_dir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        |c, v| c.wasm.module_dir = (!v.is_empty()).then(|| PathBuf::from(v))
+    ),
+    param!(
+        "wasm.max_functions",
+        false,
+        |c| c.wasm.max_functions.to_string(),
+        |c, v| c.wasm.max_functions = parse_u32(v)?
+    ),
+    param!(
+        "wasm.default_memory_limit",
+        false,
+        |c| c.wasm.default_memory_limit.to_string(),
+        |c, v| c.wasm.default_memory_limit = parse_size(v)?
+    ),
+    param!(
+        "wasm.default_timeout_ms",
+        false,
+        |c| c.wasm.default_timeout_ms.to_string(),
+        |c, v| c.wasm.default_timeout_ms = parse_u64(v)?
+    ),
+    param!("wasm.sandbox", false, |c| yes_no(c.wasm.sandbox), |c, v| {
+        c.wasm.sandbox = parse_bool(v)?
+    }),
+    param!(
+        "wasm.limits.max_memory",
+        false,
+        |c| c.wasm.limits.max_memory.to_string(),
+        |c, v| c.wasm.limits.max_memory = parse_size(v)?
+    ),
+    param!(
+        "wasm.limits.max_time",
+        false,
+        |c| c.wasm.limits.max_time.to_string(),
+        |c, v| c.wasm.limits.max_time = parse_u64(v)?
+    ),
+    param!(
+        "wasm.limits.max_fuel",
+        false,
+        |c| c.wasm.limits.max_fuel.to_string(),
+        |c, v| c.wasm.limits.max_fuel = parse_u64(v)?
+    ),
+    param!(
+        "wasm.limits.max_module_bytes",
+        false,
+        |c| c.wasm.limits.max_module_bytes.to_string(),
+        |c, v| c.wasm.limits.max_module_bytes = parse_size(v)?
+    ),
+    param!(
+        "wasm.limits.max_stack",
+        false,
+        |c| c.wasm.limits.max_stack.to_string(),
+        |c, v| c.wasm.limits.max_stack = parse_u32(v)?
+    ),
+    param!(
+        "wasm.pool.min_instances",
+        false,
+        |c| c.wasm.pool.min_instances.to_string(),
+        |c, v| c.wasm.pool.min_instances = parse_u32(v)?
+    ),
+    param!(
+        "wasm.pool.max_instances",
+        false,
+        |c| c.wasm.pool.max_instances.to_string(),
+        |c, v| c.wasm.pool.max_instances = parse_u32(v)?
+    ),
+    param!(
+        "wasm.pool.idle_timeout_secs",
+        false,
+        |c| c.wasm.pool.idle_timeout_secs.to_string(),
+        |c, v| c.wasm.pool.idle_timeout_secs = parse_u64(v)?
+    ),
+    param!(
+        "wasm.security.allow_network",
+        false,
+        |c| yes_no(c.wasm.security.allow_network),
+        |c, v| c.wasm.security.allow_network = parse_bool(v)?
+    ),
+    param!(
+        "wasm.security.allow_filesystem",
+        false,
+        |c| yes_no(c.wasm.security.allow_filesystem),
+        |c, v| c.wasm.security.allow_filesystem = parse_bool(v)?
+    ),
+    param!(
+        "wasm.security.default_permissions",
+        false,
+        |c| c.wasm.security.default_permissions.as_str().to_owned(),
+        |c, v| c.wasm.security.default_permissions = match v.trim() {
+            "restrictive" => PermissionProfile::Restrictive,
+            "permissive" => PermissionProfile::Permissive,
+            _ => return Err("argument must be 'restrictive' or 'permissive'".to_owned()),
+        }
+    ),
+    param!(
+        "wasm.capabilities.default",
+        false,
+        |c| caps_text(&c.wasm.capabilities.default),
+        |c, v| c.wasm.capabilities.default = parse_caps(v)?
+    ),
+    param!(
+        "wasm.capabilities.allowed",
+        false,
+        |c| caps_text(&c.wasm.capabilities.allowed),
+        |c, v| c.wasm.capabilities.allowed = parse_caps(v)?
+    ),
 ];
 
 /// Looks a parameter up by its exact name, any case, as CONFIG GET/SET do.
@@ -746,7 +876,10 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.to_owned(), reason: reason.into() }
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 impl Config {
@@ -757,20 +890,27 @@ impl Config {
     }
 
     fn parse_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
     }
 
     /// Reads a config file (not validated yet: env and flags come on top).
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse_toml(&text, path)
     }
 
     /// Sets one parameter from text. `name` may use dashes or underscores.
     /// Does not validate ranges; call [`Config::validate`] after.
     pub fn set_param(&mut self, name: &str, value: &str) -> Result<&'static Param, ConfigError> {
-        let param = find_param(name).ok_or_else(|| ConfigError::UnknownParam { name: name.to_owned() })?;
+        let param = find_param(name).ok_or_else(|| ConfigError::UnknownParam {
+            name: name.to_owned(),
+        })?;
         (param.set)(self, value).map_err(|reason| invalid(&param.file_key(), reason))?;
         Ok(param)
     }
@@ -778,7 +918,10 @@ impl Config {
     /// Applies `FERRITE_*` variables from `vars` (pass `std::env::vars()`).
     /// `FERRITE_CONFIG` (the file) is skipped; any other `FERRITE_*` that
     /// names no parameter is an error.
-    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
         for (var, value) in vars {
             if !var.starts_with("FERRITE_") || var == "FERRITE_CONFIG" {
                 continue;
@@ -799,7 +942,9 @@ impl Config {
             let Some(name) = arg.strip_prefix("--") else {
                 return Err(ConfigError::UnexpectedArg { arg: arg.clone() });
             };
-            let value = rest.next().ok_or_else(|| ConfigError::MissingValue { flag: name.to_owned() })?;
+            let value = rest.next().ok_or_else(|| ConfigError::MissingValue {
+                flag: name.to_owned(),
+            })?;
             self.set_param(name, value)?;
         }
         Ok(())
@@ -808,33 +953,58 @@ impl Config {
     /// Checks ranges and cross-field rules; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.bind.parse::<IpAddr>().is_err() {
-            return Err(invalid("bind", format!("'{}' is not an IP address", self.bind)));
+            return Err(invalid(
+                "bind",
+                format!("'{}' is not an IP address", self.bind),
+            ));
         }
         if !(1..=DATABASES_MAX).contains(&self.databases) {
-            return Err(invalid("databases", format!("must be between 1 and {DATABASES_MAX}")));
+            return Err(invalid(
+                "databases",
+                format!("must be between 1 and {DATABASES_MAX}"),
+            ));
         }
         if !(1..=MAXCLIENTS_MAX).contains(&self.maxclients) {
-            return Err(invalid("maxclients", format!("argument must be between 1 and {MAXCLIENTS_MAX} inclusive")));
+            return Err(invalid(
+                "maxclients",
+                format!("argument must be between 1 and {MAXCLIENTS_MAX} inclusive"),
+            ));
         }
         if !(1..=HZ_MAX).contains(&self.hz) {
-            return Err(invalid("hz", format!("argument must be between 1 and {HZ_MAX} inclusive")));
+            return Err(invalid(
+                "hz",
+                format!("argument must be between 1 and {HZ_MAX} inclusive"),
+            ));
         }
         if self.requirepass.len() > 512 {
             return Err(invalid("requirepass", "longer than 512 bytes"));
         }
         for (key, size, min) in [
-            ("client_query_buffer_limit", self.client_query_buffer_limit, 1024 * 1024),
+            (
+                "client_query_buffer_limit",
+                self.client_query_buffer_limit,
+                1024 * 1024,
+            ),
             ("proto_max_bulk_len", self.proto_max_bulk_len, 1024 * 1024),
         ] {
             if size.0 > SIZE_LIMIT_MAX_BYTES || size.0 < min {
-                return Err(invalid(key, format!("argument must be between {min} and {SIZE_LIMIT_MAX_BYTES} inclusive")));
+                return Err(invalid(
+                    key,
+                    format!("argument must be between {min} and {SIZE_LIMIT_MAX_BYTES} inclusive"),
+                ));
             }
         }
         if self.appendonly {
-            return Err(invalid("appendonly", "persistence is not implemented yet; only 'no' is accepted"));
+            return Err(invalid(
+                "appendonly",
+                "persistence is not implemented yet; only 'no' is accepted",
+            ));
         }
         if !self.save.is_empty() {
-            return Err(invalid("save", "persistence is not implemented yet; only \"\" is accepted"));
+            return Err(invalid(
+                "save",
+                "persistence is not implemented yet; only \"\" is accepted",
+            ));
         }
         self.wasm.validate()
     }
@@ -846,48 +1016,85 @@ impl WasmConfig {
         const MEMORY_MAX_BYTES: u64 = 4 << 30; // wasm32 address space
         let limits = &self.limits;
         if !(1..=100_000).contains(&self.max_functions) {
-            return Err(invalid("wasm.max_functions", "must be between 1 and 100000"));
+            return Err(invalid(
+                "wasm.max_functions",
+                "must be between 1 and 100000",
+            ));
         }
         if limits.max_memory.0 < 65536 || limits.max_memory.0 > MEMORY_MAX_BYTES {
-            return Err(invalid("wasm.limits.max_memory", "must be between 64KB (one wasm page) and 4GB"));
+            return Err(invalid(
+                "wasm.limits.max_memory",
+                "must be between 64KB (one wasm page) and 4GB",
+            ));
         }
         if self.default_memory_limit.0 < 65536 || self.default_memory_limit > limits.max_memory {
             return Err(invalid(
                 "wasm.default_memory_limit",
-                format!("must be between 64KB and wasm.limits.max_memory ({} bytes)", limits.max_memory),
+                format!(
+                    "must be between 64KB and wasm.limits.max_memory ({} bytes)",
+                    limits.max_memory
+                ),
             ));
         }
         if !(1..=3600).contains(&limits.max_time) {
-            return Err(invalid("wasm.limits.max_time", "must be between 1 and 3600 seconds"));
+            return Err(invalid(
+                "wasm.limits.max_time",
+                "must be between 1 and 3600 seconds",
+            ));
         }
         if self.default_timeout_ms == 0 || self.default_timeout_ms > limits.max_time * 1000 {
             return Err(invalid(
                 "wasm.default_timeout_ms",
-                format!("must be between 1 and wasm.limits.max_time ({} s) in milliseconds", limits.max_time),
+                format!(
+                    "must be between 1 and wasm.limits.max_time ({} s) in milliseconds",
+                    limits.max_time
+                ),
             ));
         }
         if limits.max_fuel == 0 {
             return Err(invalid("wasm.limits.max_fuel", "must be at least 1"));
         }
         if !(16..=65536).contains(&limits.max_stack) {
-            return Err(invalid("wasm.limits.max_stack", "must be between 16 and 65536 KiB"));
+            return Err(invalid(
+                "wasm.limits.max_stack",
+                "must be between 16 and 65536 KiB",
+            ));
         }
-        if limits.max_module_bytes.0 == 0 || limits.max_module_bytes.0 > ferrite_wasm::MODULE_BYTES_MAX as u64 {
+        if limits.max_module_bytes.0 == 0
+            || limits.max_module_bytes.0 > ferrite_wasm::MODULE_BYTES_MAX as u64
+        {
             return Err(invalid(
                 "wasm.limits.max_module_bytes",
-                format!("must be between 1 and {} bytes", ferrite_wasm::MODULE_BYTES_MAX),
+                format!(
+                    "must be between 1 and {} bytes",
+                    ferrite_wasm::MODULE_BYTES_MAX
+                ),
             ));
         }
         if !(1..=1024).contains(&self.pool.max_instances) {
-            return Err(invalid("wasm.pool.max_instances", "must be between 1 and 1024"));
+            return Err(invalid(
+                "wasm.pool.max_instances",
+                "must be between 1 and 1024",
+            ));
         }
         if self.pool.min_instances > self.pool.max_instances {
-            return Err(invalid("wasm.pool.min_instances", "must not exceed wasm.pool.max_instances"));
+            return Err(invalid(
+                "wasm.pool.min_instances",
+                "must not exceed wasm.pool.max_instances",
+            ));
         }
         if self.pool.idle_timeout_secs > 86_400 {
-            return Err(invalid("wasm.pool.idle_timeout_secs", "must be at most 86400"));
+            return Err(invalid(
+                "wasm.pool.idle_timeout_secs",
+                "must be at most 86400",
+            ));
         }
-        if let Some(cap) = self.capabilities.default.iter().find(|c| !self.capabilities.allowed.contains(c)) {
+        if let Some(cap) = self
+            .capabilities
+            .default
+            .iter()
+            .find(|c| !self.capabilities.allowed.contains(c))
+        {
             return Err(invalid(
                 "wasm.capabilities.default",
                 format!("'{}' is not in wasm.capabilities.allowed", cap.as_str()),
@@ -937,12 +1144,18 @@ mod tests {
         assert!(err("databases = 17").contains("`databases`"));
         assert!(err("bind = \"nowhere\"").contains("`bind`"));
         assert!(err("client_query_buffer_limit = \"1XB\"").contains("client_query_buffer_limit"));
-        assert!(err("[wasm]\ndefault_memory_limit = \"32MB\"").contains("wasm.default_memory_limit"));
+        assert!(
+            err("[wasm]\ndefault_memory_limit = \"32MB\"").contains("wasm.default_memory_limit")
+        );
         assert!(err("[wasm.pool]\nmin_instances = 20").contains("wasm.pool.min_instances"));
-        assert!(err("[wasm.security]\ndefault_permissions = \"open\"").contains("default_permissions"));
+        assert!(
+            err("[wasm.security]\ndefault_permissions = \"open\"").contains("default_permissions")
+        );
         assert!(err("[wasm.capabilities]\ndefault = [\"teleport\"]").contains("default"));
-        assert!(err("[wasm.capabilities]\ndefault = [\"write\"]\nallowed = [\"read\"]")
-            .contains("wasm.capabilities.default"));
+        assert!(
+            err("[wasm.capabilities]\ndefault = [\"write\"]\nallowed = [\"read\"]")
+                .contains("wasm.capabilities.default")
+        );
         assert!(err("appendonly = true").contains("appendonly"));
     }
 
@@ -955,7 +1168,10 @@ mod tests {
              allowed = [\"read\", \"write\", \"delete\", \"time\", \"random\", \"log\"]\n",
         )
         .unwrap();
-        assert_eq!(a.wasm.module_dir.as_deref(), Some(Path::new("/var/lib/ferrite/plugins")));
+        assert_eq!(
+            a.wasm.module_dir.as_deref(),
+            Some(Path::new("/var/lib/ferrite/plugins"))
+        );
         let b = Config::from_toml_str(
             "[wasm]\nenabled = true\nmodule_dir = \"/opt/ferrite/wasm\"\n[wasm.limits]\nmax_memory = 16777216\n\
              max_time = 5\nmax_fuel = 10000000\nmax_stack = 128\n[wasm.pool]\nmin_instances = 2\n\
@@ -980,15 +1196,33 @@ mod tests {
         assert_eq!(config.port, 7001);
         assert_eq!(config.maxclients, 10);
         assert_eq!(config.wasm.pool.max_instances, 8);
-        config.apply_args(&["--port".into(), "7002".into(), "--client-query-buffer-limit".into(), "2mb".into()]).unwrap();
+        config
+            .apply_args(&[
+                "--port".into(),
+                "7002".into(),
+                "--client-query-buffer-limit".into(),
+                "2mb".into(),
+            ])
+            .unwrap();
         assert_eq!(config.port, 7002);
         assert_eq!(config.client_query_buffer_limit, ByteSize(2 << 20));
-        let unknown = config.apply_env([("FERRITE_PROT".to_owned(), "1".to_owned())]).unwrap_err();
+        let unknown = config
+            .apply_env([("FERRITE_PROT".to_owned(), "1".to_owned())])
+            .unwrap_err();
         assert!(unknown.to_string().contains("FERRITE_PROT"));
-        let bad = config.apply_args(&["--maxclients".into(), "many".into()]).unwrap_err();
+        let bad = config
+            .apply_args(&["--maxclients".into(), "many".into()])
+            .unwrap_err();
         assert!(bad.to_string().contains("maxclients"));
-        assert!(config.apply_args(&["--nope".into(), "1".into()]).unwrap_err().to_string().contains("nope"));
-        assert!(matches!(config.apply_args(&["--port".into()]), Err(ConfigError::MissingValue { .. })));
+        assert!(config
+            .apply_args(&["--nope".into(), "1".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("nope"));
+        assert!(matches!(
+            config.apply_args(&["--port".into()]),
+            Err(ConfigError::MissingValue { .. })
+        ));
     }
 
     #[test]
@@ -997,7 +1231,9 @@ mod tests {
         for param in PARAMS {
             let mut config = Config::default();
             let value = param.get(&defaults);
-            config.set_param(param.name, &value).unwrap_or_else(|e| panic!("{}: {e}", param.name));
+            config
+                .set_param(param.name, &value)
+                .unwrap_or_else(|e| panic!("{}: {e}", param.name));
             assert_eq!(param.get(&config), value, "{}", param.name);
             assert!(find_param(&param.file_key()).is_some());
         }

@@ -13,8 +13,8 @@ use ferrite_protocol::{encode, Frame, Limits, Protocol, RequestDecoder};
 use ferrite_store::WatchHandle;
 
 use crate::client::ClientInfo;
-use crate::config::BufferLimit;
 use crate::cmd;
+use crate::config::BufferLimit;
 use crate::server::Server;
 
 /// Read buffer grows in steps of this (Redis: `PROTO_IOBUF_LEN`).
@@ -59,7 +59,15 @@ pub struct Session {
 impl Session {
     /// A new session for `info`.
     pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Session {
-        Session { info, db: 0, protocol: Protocol::Resp2, authenticated, multi: None, watches: Vec::new(), close: false }
+        Session {
+            info,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            watches: Vec::new(),
+            close: false,
+        }
     }
 
     /// Selects a database (index validated by the caller).
@@ -71,7 +79,10 @@ impl Session {
     /// Switches RESP version.
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
-        self.info.resp.store(if protocol == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+        self.info.resp.store(
+            if protocol == Protocol::Resp3 { 3 } else { 2 },
+            Ordering::Relaxed,
+        );
     }
 
     /// Leaves MULTI (EXEC, DISCARD) and drops every WATCH.
@@ -84,8 +95,15 @@ impl Session {
 
 fn limits_of(server: &Server) -> (Limits, usize, BufferLimit) {
     let config = server.config.read();
-    let limits = Limits { bulk_len_max: config.proto_max_bulk_len.bytes_usize(), ..Limits::default() };
-    (limits, config.client_query_buffer_limit.bytes_usize(), config.client_output_buffer_limit.normal)
+    let limits = Limits {
+        bulk_len_max: config.proto_max_bulk_len.bytes_usize(),
+        ..Limits::default()
+    };
+    (
+        limits,
+        config.client_query_buffer_limit.bytes_usize(),
+        config.client_output_buffer_limit.normal,
+    )
 }
 
 /// Checks pending output against the normal-class limits: `Err` when the
@@ -134,7 +152,11 @@ enum CloseReason {
     WriteTimeout,
 }
 
-async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) -> Result<(), CloseReason> {
+async fn serve(
+    server: &Arc<Server>,
+    mut stream: TcpStream,
+    info: Arc<ClientInfo>,
+) -> Result<(), CloseReason> {
     let requirepass_set = !server.config.read().requirepass.is_empty();
     let mut session = Session::new(Arc::clone(&info), !requirepass_set);
     let (limits, _, _) = limits_of(server);
@@ -149,7 +171,9 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
         if input.capacity() - input.len() < READ_CHUNK_BYTES / 2 {
             // Grow towards a pending big bulk at most by doubling, so a bare
             // `$536870912` header costs nothing until the bytes arrive.
-            let missing = decoder.pending_bulk_len().map_or(0, |n| n.saturating_add(2).saturating_sub(input.len()));
+            let missing = decoder
+                .pending_bulk_len()
+                .map_or(0, |n| n.saturating_add(2).saturating_sub(input.len()));
             input.reserve(missing.clamp(READ_CHUNK_BYTES, input.len().max(READ_CHUNK_BYTES)));
         }
         let read = tokio::select! {
@@ -159,7 +183,10 @@ async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo
         if read == 0 {
             return Ok(());
         }
-        server.stats.net_input_bytes.fetch_add(read as u64, Ordering::Relaxed);
+        server
+            .stats
+            .net_input_bytes
+            .fetch_add(read as u64, Ordering::Relaxed);
         // Limits may change with CONFIG SET; they apply from the next batch.
         let (limits, query_limit, output_limit) = limits_of(server);
         if decoder.limits() != &limits {
@@ -224,22 +251,34 @@ async fn flush_tracked(
     let len = output.len();
     let result = match soft_secs {
         None => flush(server, stream, output).await,
-        Some(secs) => tokio::time::timeout(Duration::from_secs(secs), flush(server, stream, output))
-            .await
-            .unwrap_or(Err(CloseReason::OutputBufferLimit(len))),
+        Some(secs) => {
+            tokio::time::timeout(Duration::from_secs(secs), flush(server, stream, output))
+                .await
+                .unwrap_or(Err(CloseReason::OutputBufferLimit(len)))
+        }
     };
     info.omem_bytes.store(0, Ordering::Relaxed);
     result
 }
 
-async fn flush(server: &Server, stream: &mut TcpStream, output: &mut BytesMut) -> Result<(), CloseReason> {
+async fn flush(
+    server: &Server,
+    stream: &mut TcpStream,
+    output: &mut BytesMut,
+) -> Result<(), CloseReason> {
     if output.is_empty() {
         return Ok(());
     }
-    tokio::time::timeout(Duration::from_millis(WRITE_TIMEOUT_MS), stream.write_all(output))
-        .await
-        .map_err(|_| CloseReason::WriteTimeout)??;
-    server.stats.net_output_bytes.fetch_add(output.len() as u64, Ordering::Relaxed);
+    tokio::time::timeout(
+        Duration::from_millis(WRITE_TIMEOUT_MS),
+        stream.write_all(output),
+    )
+    .await
+    .map_err(|_| CloseReason::WriteTimeout)??;
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(output.len() as u64, Ordering::Relaxed);
     output.clear();
     if output.capacity() > 4 * WRITE_FLUSH_BYTES {
         // Give back the memory of one huge reply.

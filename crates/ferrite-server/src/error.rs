@@ -110,7 +110,9 @@ pub enum CommandError {
     #[error("ERR No shutdown in progress.")]
     NoShutdownInProgress,
     /// A `WASM.*` command while `[wasm] enabled = false`.
-    #[error("ERR '{0}' is not available: WebAssembly functions are disabled ([wasm] enabled = false)")]
+    #[error(
+        "ERR '{0}' is not available: WebAssembly functions are disabled ([wasm] enabled = false)"
+    )]
     WasmUnavailable(&'static str),
     /// CLIENT LIST TYPE with an unknown type.
     #[error("ERR Unknown client type '{0}'")]
@@ -142,9 +144,16 @@ mod tests {
 
     #[test]
     fn texts_match_redis() {
-        assert_eq!(CommandError::WrongArity("config|get").to_string(), "ERR wrong number of arguments for 'config|get' command");
         assert_eq!(
-            CommandError::UnknownSubcommand { sub: "foo".into(), command: "CLIENT".into() }.to_string(),
+            CommandError::WrongArity("config|get").to_string(),
+            "ERR wrong number of arguments for 'config|get' command"
+        );
+        assert_eq!(
+            CommandError::UnknownSubcommand {
+                sub: "foo".into(),
+                command: "CLIENT".into()
+            }
+            .to_string(),
             "ERR unknown subcommand 'foo'. Try CLIENT HELP."
         );
         assert_eq!(
@@ -156,7 +165,11 @@ mod tests {
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
         );
         assert_eq!(
-            CommandError::ConfigSetFailed { name: "hz".into(), reason: "duplicate parameter".into() }.to_string(),
+            CommandError::ConfigSetFailed {
+                name: "hz".into(),
+                reason: "duplicate parameter".into()
+            }
+            .to_string(),
             "ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
         );
     }

@@ -25,7 +25,12 @@ fn main() {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(ansi),
+        )
         .init();
     let hook: LogLevelHook = Box::new(move |level: LogLevel| {
         if let Err(err) = reload.reload(EnvFilter::new(level.filter())) {

@@ -112,7 +112,9 @@ pub fn unix_time_us() -> u64 {
 fn new_run_id() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect()
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own
@@ -128,11 +130,18 @@ pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), S
 }
 
 /// Binds, serves and returns after a graceful shutdown.
-pub async fn serve(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
+pub async fn serve(
+    config: Config,
+    log_level_hook: Option<LogLevelHook>,
+) -> Result<(), ServerError> {
     let ip: IpAddr = config.bind.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let addr = SocketAddr::new(ip, config.port);
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
-    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
     let store_config = StoreConfig {
         databases: config.databases as usize,
         string_bytes_max: config.proto_max_bulk_len.bytes_usize(),
@@ -141,12 +150,14 @@ pub async fn serve(config: Config, log_level_hook: Option<LogLevelHook>) -> Resu
     let (shutdown_tx, _) = watch::channel(false);
     let store = Arc::new(Store::new(store_config));
     let wasm = if config.wasm.enabled {
-        let (wasm_config, dir, store) = (config.wasm.clone(), config.dir.clone(), Arc::clone(&store));
+        let (wasm_config, dir, store) =
+            (config.wasm.clone(), config.dir.clone(), Arc::clone(&store));
         // Start-up compiles the persisted modules: keep it off the runtime's workers.
-        let service = tokio::task::spawn_blocking(move || WasmService::start(&wasm_config, &dir, store))
-            .await
-            .map_err(|e| ServerError::Wasm(e.to_string()))?
-            .map_err(ServerError::Wasm)?;
+        let service =
+            tokio::task::spawn_blocking(move || WasmService::start(&wasm_config, &dir, store))
+                .await
+                .map_err(|e| ServerError::Wasm(e.to_string()))?
+                .map_err(ServerError::Wasm)?;
         Some(Arc::new(service))
     } else {
         None
@@ -164,14 +175,21 @@ pub async fn serve(config: Config, log_level_hook: Option<LogLevelHook>) -> Resu
         shutting_down: AtomicBool::new(false),
         log_level_hook,
     });
-    tracing::info!("Ferrite {} started, pid {}", env!("CARGO_PKG_VERSION"), std::process::id());
+    tracing::info!(
+        "Ferrite {} started, pid {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
     tracing::info!("Ready to accept connections on {local_addr}");
 
     spawn_signal_handlers(&server)?;
     tokio::spawn(expire_loop(Arc::clone(&server)));
     accept_loop(&server, listener).await;
 
-    tracing::info!("shutting down: closing {} client connections", server.clients.len());
+    tracing::info!(
+        "shutting down: closing {} client connections",
+        server.clients.len()
+    );
     let deadline = Instant::now() + Duration::from_millis(SHUTDOWN_GRACE_MS);
     while !server.clients.is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -218,7 +236,10 @@ async fn accept_loop(server: &Arc<Server>, listener: TcpListener) {
 }
 
 fn admit(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
-    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(server.local_addr);
     let maxclients = server.config.read().maxclients as usize;
@@ -228,8 +249,13 @@ fn admit(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
             tokio::spawn(connection::run(Arc::clone(server), stream, info));
         }
         Err(RegisterError::MaxClients) => {
-            server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-            server.stats.record_error(b"ERR max number of clients reached");
+            server
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            server
+                .stats
+                .record_error(b"ERR max number of clients reached");
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let mut stream = stream;

@@ -85,7 +85,9 @@ impl Stats {
     pub fn record_error(&self, text: &[u8]) {
         self.error_replies.fetch_add(1, Ordering::Relaxed);
         let end = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
-        let Ok(prefix) = std::str::from_utf8(&text[..end]) else { return };
+        let Ok(prefix) = std::str::from_utf8(&text[..end]) else {
+            return;
+        };
         let mut errors = self.errors.lock();
         if let Some(count) = errors.get_mut(prefix) {
             *count += 1;
@@ -114,7 +116,11 @@ impl Stats {
 
     /// Snapshot of the error counts, by prefix.
     pub fn errors(&self) -> Vec<(String, u64)> {
-        self.errors.lock().iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.errors
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     /// CONFIG RESETSTAT.
@@ -149,9 +155,20 @@ mod tests {
         stats.record_error(b"ERR x");
         assert_eq!(
             stats.commands(),
-            vec![("get", CommandStat { calls: 2, usec: 8, rejected_calls: 1, failed_calls: 1 })]
+            vec![(
+                "get",
+                CommandStat {
+                    calls: 2,
+                    usec: 8,
+                    rejected_calls: 1,
+                    failed_calls: 1
+                }
+            )]
         );
-        assert_eq!(stats.errors(), vec![("ERR".to_owned(), 2), ("WRONGTYPE".to_owned(), 1)]);
+        assert_eq!(
+            stats.errors(),
+            vec![("ERR".to_owned(), 2), ("WRONGTYPE".to_owned(), 1)]
+        );
         stats.reset();
         assert!(stats.commands().is_empty());
     }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use common::{request, Ferrite};
 
 fn temp_config(name: &str, text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("ferrite-test-{}-{name}.toml", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("ferrite-test-{}-{name}.toml", std::process::id()));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -16,7 +17,9 @@ fn temp_config(name: &str, text: &str) -> PathBuf {
 fn config_get(server: &Ferrite, name: &str) -> String {
     let mut s = server.raw();
     let reply = request(&mut s, format!("CONFIG GET {name}\r\n").as_bytes());
-    let ferrite_protocol::Frame::Array(items) = reply else { panic!("CONFIG GET reply: {reply:?}") };
+    let ferrite_protocol::Frame::Array(items) = reply else {
+        panic!("CONFIG GET reply: {reply:?}")
+    };
     assert_eq!(items.len(), 2, "{items:?}");
     String::from_utf8(items[1].as_bytes().expect("bulk value").to_vec()).unwrap()
 }
@@ -38,8 +41,16 @@ fn bad_values_are_startup_errors_naming_the_key() {
         ("type", "maxclients = \"many\"\n", "maxclients"),
         ("range", "databases = 99\n", "databases"),
         ("bind", "bind = \"not-an-ip\"\n", "bind"),
-        ("size", "client_query_buffer_limit = \"12 parsecs\"\n", "client_query_buffer_limit"),
-        ("wasm", "[wasm.pool]\nmin_instances = 8\nmax_instances = 4\n", "wasm.pool.min_instances"),
+        (
+            "size",
+            "client_query_buffer_limit = \"12 parsecs\"\n",
+            "client_query_buffer_limit",
+        ),
+        (
+            "wasm",
+            "[wasm.pool]\nmin_instances = 8\nmax_instances = 4\n",
+            "wasm.pool.min_instances",
+        ),
         ("caps", "[wasm.capabilities]\ndefault = [\"fly\"]\n", "fly"),
     ] {
         let path = temp_config(name, text);
@@ -52,12 +63,19 @@ fn bad_values_are_startup_errors_naming_the_key() {
     let refused = Ferrite::refuse(&[], &[("FERRITE_HZZ", "3")]);
     assert!(refused.stderr.contains("FERRITE_HZZ"), "{}", refused.stderr);
     let refused = Ferrite::refuse(&["--config", "/nonexistent/ferrite.toml"], &[]);
-    assert!(refused.stderr.contains("/nonexistent/ferrite.toml"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("/nonexistent/ferrite.toml"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
 fn precedence_cli_over_env_over_file_over_defaults() {
-    let path = temp_config("precedence", "hz = 11\nmaxclients = 111\nclient_query_buffer_limit = \"2mb\"\n");
+    let path = temp_config(
+        "precedence",
+        "hz = 11\nmaxclients = 111\nclient_query_buffer_limit = \"2mb\"\n",
+    );
     let file = path.to_str().unwrap();
     let env = [("FERRITE_HZ", "12"), ("FERRITE_MAXCLIENTS", "122")];
 
@@ -81,12 +99,21 @@ fn precedence_cli_over_env_over_file_over_defaults() {
 
 #[test]
 fn help_and_version() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite")).arg("--help").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in ["--config", "--port", "--bind", "--requirepass", "--dir"] {
         assert!(help.contains(flag), "{help}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite")).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("ferrite {}", env!("CARGO_PKG_VERSION")));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("ferrite {}", env!("CARGO_PKG_VERSION"))
+    );
 }

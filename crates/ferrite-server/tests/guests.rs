@@ -21,7 +21,10 @@ fn guests_dir() -> PathBuf {
 fn guest(file: &str) -> Vec<u8> {
     let path = guests_dir().join(format!("{file}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run scripts/build-guests.sh first (scripts/test.sh does)", path.display())
+        panic!(
+            "{}: {e}; run scripts/build-guests.sh first (scripts/test.sh does)",
+            path.display()
+        )
     })
 }
 
@@ -67,8 +70,12 @@ fn setup(tag: &str) -> Setup {
     let _ = std::fs::remove_dir_all(&dir);
     let modules = dir.join("modules");
     std::fs::create_dir_all(&modules).unwrap();
-    let entries = std::fs::read_dir(guests_dir())
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-guests.sh first", guests_dir().display()));
+    let entries = std::fs::read_dir(guests_dir()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run scripts/build-guests.sh first",
+            guests_dir().display()
+        )
+    });
     for entry in entries {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), modules.join(entry.file_name())).unwrap();
@@ -124,10 +131,32 @@ fn rate_limiters_of_every_language_through_a_client() {
             let call = format!("{function}.rate_limit");
             let key = format!("rate:{function}");
             for i in 1..=3 {
-                let reply = cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", key.as_bytes(), b"ARGS", b"3", b"1"]);
+                let reply = cmd(
+                    &mut c,
+                    &[
+                        b"WASM.CALL",
+                        call.as_bytes(),
+                        b"KEYS",
+                        key.as_bytes(),
+                        b"ARGS",
+                        b"3",
+                        b"1",
+                    ],
+                );
                 assert_eq!(reply, Frame::Integer(1), "{call}: call {i} admitted");
             }
-            let reply = cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", key.as_bytes(), b"ARGS", b"3", b"1"]);
+            let reply = cmd(
+                &mut c,
+                &[
+                    b"WASM.CALL",
+                    call.as_bytes(),
+                    b"KEYS",
+                    key.as_bytes(),
+                    b"ARGS",
+                    b"3",
+                    b"1",
+                ],
+            );
             assert_eq!(reply, Frame::Integer(0), "{call}: call 4 limited");
             keys.push((call, key));
         }
@@ -135,7 +164,18 @@ fn rate_limiters_of_every_language_through_a_client() {
     // Every window was 1 s: after it, each limiter admits again.
     std::thread::sleep(Duration::from_millis(1300));
     for (call, key) in keys {
-        let reply = cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", key.as_bytes(), b"ARGS", b"3", b"1"]);
+        let reply = cmd(
+            &mut c,
+            &[
+                b"WASM.CALL",
+                call.as_bytes(),
+                b"KEYS",
+                key.as_bytes(),
+                b"ARGS",
+                b"3",
+                b"1",
+            ],
+        );
         assert_eq!(reply, Frame::Integer(1), "{call}: admitted in a new window");
         assert_eq!(text(cmd(&mut c, &[b"GET", key.as_bytes()])), "1");
     }
@@ -150,15 +190,30 @@ fn json_examples_through_a_client() {
     for (file, caps) in [("validate-rust", &[][..]), ("validate-go", &["time"][..])] {
         for f in load_both(&mut c, &file.replace('-', "_"), file, caps) {
             let call = format!("{f}.validate");
-            let out = json(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), br#"{"email": "test@example.com"}"#]));
+            let out = json(cmd(
+                &mut c,
+                &[
+                    b"WASM.CALL",
+                    call.as_bytes(),
+                    br#"{"email": "test@example.com"}"#,
+                ],
+            ));
             assert_eq!(out, serde_json::json!({"valid": true}), "{call}");
-            let out = json(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), br#"{"email": "nobody"}"#]));
+            let out = json(cmd(
+                &mut c,
+                &[b"WASM.CALL", call.as_bytes(), br#"{"email": "nobody"}"#],
+            ));
             assert_eq!(out, serde_json::json!({"valid": false}), "{call}");
         }
     }
 
     // aggregate_stats over keys matching a pattern.
-    for (k, v) in [("stat:a", "10"), ("stat:b", "20.5"), ("stat:c", "30"), ("stat:text", "n/a")] {
+    for (k, v) in [
+        ("stat:a", "10"),
+        ("stat:b", "20.5"),
+        ("stat:c", "30"),
+        ("stat:text", "n/a"),
+    ] {
         assert_eq!(cmd(&mut c, &[b"SET", k.as_bytes(), v.as_bytes()]), ok());
     }
     for f in load_both(&mut c, "agg", "aggregate_stats-rust", &["read"]) {
@@ -171,16 +226,39 @@ fn json_examples_through_a_client() {
     }
 
     // process_order: premium users get 15 %, and the stored order is updated.
-    assert_eq!(cmd(&mut c, &[b"SET", b"user:1", br#"{"id":"1","membership":"premium"}"#]), ok());
+    assert_eq!(
+        cmd(
+            &mut c,
+            &[b"SET", b"user:1", br#"{"id":"1","membership":"premium"}"#]
+        ),
+        ok()
+    );
     let [by_bytes, by_path] = load_both(&mut c, "order", "process_order-rust", &["read", "write"]);
     for (f, key) in [(by_bytes, "order:p1"), (by_path, "order:p2")] {
-        assert_eq!(cmd(&mut c, &[b"SET", key.as_bytes(), br#"{"id":"A","user_id":"1","total":200.0}"#]), ok());
+        assert_eq!(
+            cmd(
+                &mut c,
+                &[
+                    b"SET",
+                    key.as_bytes(),
+                    br#"{"id":"A","user_id":"1","total":200.0}"#
+                ]
+            ),
+            ok()
+        );
         let call = format!("{f}.process_order");
         // Positional form: the order names the user key, so the call takes
         // the keyspace at its first access instead of declaring KEYS.
-        let reply = json(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), key.as_bytes()]));
+        let reply = json(cmd(
+            &mut c,
+            &[b"WASM.CALL", call.as_bytes(), key.as_bytes()],
+        ));
         assert_eq!(reply["discount"].as_f64(), Some(0.15), "{call}: {reply}");
-        assert_eq!(reply["final_total"].as_f64(), Some(170.0), "{call}: {reply}");
+        assert_eq!(
+            reply["final_total"].as_f64(),
+            Some(170.0),
+            "{call}: {reply}"
+        );
         let stored = json(cmd(&mut c, &[b"GET", key.as_bytes()]));
         assert_eq!(stored, reply, "{call}: the stored order is the updated one");
     }
@@ -196,11 +274,19 @@ fn every_example_module_loads_as_bytes_and_from_a_path() {
         .filter(|n| n.ends_with(".wasm"))
         .collect();
     files.sort();
-    assert!(files.len() >= 20, "expected every example of every language, found {files:?}");
+    assert!(
+        files.len() >= 20,
+        "expected every example of every language, found {files:?}"
+    );
     for file in &files {
         let stem = file.trim_end_matches(".wasm");
         let name = stem.replace('-', "_");
-        let loaded = load_both(&mut c, &name, stem, &["read", "write", "time", "random", "log"]);
+        let loaded = load_both(
+            &mut c,
+            &name,
+            stem,
+            &["read", "write", "time", "random", "log"],
+        );
         for f in loaded {
             let info = cmd(&mut c, &[b"WASM.INFO", f.as_bytes()]);
             assert!(matches!(info, Frame::Array(_)), "{f}: {info:?}");
@@ -210,16 +296,42 @@ fn every_example_module_loads_as_bytes_and_from_a_path() {
     // A few more calls through the server on top of the ones above.
     let call = "validate_email_rust_path.validate_email";
     for (email, valid) in [("someone@example.com", 1), ("no-at-sign.example.com", 0)] {
-        assert_eq!(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"ARGS", email.as_bytes()]), Frame::Integer(valid), "{email}");
+        assert_eq!(
+            cmd(
+                &mut c,
+                &[b"WASM.CALL", call.as_bytes(), b"ARGS", email.as_bytes()]
+            ),
+            Frame::Integer(valid),
+            "{email}"
+        );
     }
     let call = "sliding_window_rate_limit_rust_bytes.sliding_window_rate_limit";
     for i in 1..=4 {
-        let reply = cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", b"rate:sw", b"ARGS", b"3", b"10000"]);
-        assert_eq!(reply, Frame::Integer(i64::from(i <= 3)), "sliding window call {i}");
+        let reply = cmd(
+            &mut c,
+            &[
+                b"WASM.CALL",
+                call.as_bytes(),
+                b"KEYS",
+                b"rate:sw",
+                b"ARGS",
+                b"3",
+                b"10000",
+            ],
+        );
+        assert_eq!(
+            reply,
+            Frame::Integer(i64::from(i <= 3)),
+            "sliding window call {i}"
+        );
     }
     assert_eq!(cmd(&mut c, &[b"SET", b"doc:1", b"hello world"]), ok());
     for f in ["checksum_c_bytes", "checksum_c_wasi_path"] {
         let call = format!("{f}.checksum");
-        assert_eq!(cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", b"doc:1"]), Frame::Integer(222_957_957), "{call}");
+        assert_eq!(
+            cmd(&mut c, &[b"WASM.CALL", call.as_bytes(), b"KEYS", b"doc:1"]),
+            Frame::Integer(222_957_957),
+            "{call}"
+        );
     }
 }

@@ -125,7 +125,11 @@ pub fn parse_cursor(arg: &[u8]) -> StoreResult<u64> {
         .ok()
         .and_then(|d| d.parse::<u64>().ok())
         .ok_or(INVALID)?;
-    Ok(if negative { value.wrapping_neg() } else { value })
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// Parses `[MATCH p] [COUNT n] [TYPE t]` from `args` (TYPE only if `allow_type`).

@@ -180,8 +180,13 @@ impl<'a> Ctx<'a> {
         match self.guards.binary_search_by_key(&index, |(i, _)| *i) {
             Ok(pos) => Ok(pos),
             Err(_) => {
-                debug_assert!(false, "key's shard is not locked: command table key spec is wrong");
-                Err(StoreError::Fixed("ERR internal error: key not locked by this command"))
+                debug_assert!(
+                    false,
+                    "key's shard is not locked: command table key spec is wrong"
+                );
+                Err(StoreError::Fixed(
+                    "ERR internal error: key not locked by this command",
+                ))
             }
         }
     }
@@ -261,14 +266,25 @@ impl<'a> Ctx<'a> {
 
     /// Stores `value` at `key` with the given expiry, replacing any value and TTL.
     /// The key bytes are copied.
-    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) -> StoreResult<()> {
+    pub fn insert(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+    ) -> StoreResult<()> {
         self.expire_if_needed(key)?;
         self.before_write(key)?;
         if value.is_empty_collection() {
             self.touched.push((self.db, Bytes::copy_from_slice(key)));
         }
         let shard = self.db_shard(key)?;
-        shard.insert(Bytes::copy_from_slice(key), Entry { value, expire_at_ms });
+        shard.insert(
+            Bytes::copy_from_slice(key),
+            Entry {
+                value,
+                expire_at_ms,
+            },
+        );
         Ok(())
     }
 
@@ -296,11 +312,39 @@ impl<'a> Ctx<'a> {
         Ok(self.db_shard(key)?.set_expire(key, expire_at_ms))
     }
 
-    typed_accessors!(String, StrValue, string, string_mut, string_or_create, Value::String(StrValue::Raw(Bytes::new())));
-    typed_accessors!(Hash, HashValue, hash, hash_mut, hash_or_create, Value::new_hash());
+    typed_accessors!(
+        String,
+        StrValue,
+        string,
+        string_mut,
+        string_or_create,
+        Value::String(StrValue::Raw(Bytes::new()))
+    );
+    typed_accessors!(
+        Hash,
+        HashValue,
+        hash,
+        hash_mut,
+        hash_or_create,
+        Value::new_hash()
+    );
     typed_accessors!(Set, SetValue, set, set_mut, set_or_create, Value::new_set());
-    typed_accessors!(List, ListValue, list, list_mut, list_or_create, Value::new_list());
-    typed_accessors!(ZSet, ZSet, zset, zset_mut, zset_or_create, Value::new_zset());
+    typed_accessors!(
+        List,
+        ListValue,
+        list,
+        list_mut,
+        list_or_create,
+        Value::new_list()
+    );
+    typed_accessors!(
+        ZSet,
+        ZSet,
+        zset,
+        zset_mut,
+        zset_or_create,
+        Value::new_zset()
+    );
 
     // ----- whole-keyspace access (commands flagged KEYSPACE lock every shard) -----
 
@@ -309,7 +353,9 @@ impl<'a> Ctx<'a> {
             Ok(())
         } else {
             debug_assert!(false, "keyspace-wide access without the KEYSPACE flag");
-            Err(StoreError::Fixed("ERR internal error: keyspace not locked by this command"))
+            Err(StoreError::Fixed(
+                "ERR internal error: keyspace not locked by this command",
+            ))
         }
     }
 
@@ -317,7 +363,11 @@ impl<'a> Ctx<'a> {
     /// keys included, like Redis DBSIZE).
     pub fn key_count(&self) -> StoreResult<usize> {
         self.all_locked()?;
-        Ok(self.guards.iter().map(|(_, g)| g.dbs[self.db].map.len()).sum())
+        Ok(self
+            .guards
+            .iter()
+            .map(|(_, g)| g.dbs[self.db].map.len())
+            .sum())
     }
 
     /// Live keys matching `pattern` (all keys if `None`), expired ones deleted.
@@ -386,7 +436,9 @@ impl<'a> Ctx<'a> {
             let mut r = if remaining == 0 {
                 map.len()
             } else {
-                usize::try_from(remaining).unwrap_or(usize::MAX).min(map.len())
+                usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(map.len())
             };
             while r > 0 && visited < count {
                 r -= 1;
@@ -400,7 +452,9 @@ impl<'a> Ctx<'a> {
                 }
             }
             if r > 0 {
-                let next = (r as u64).saturating_mul(shards).saturating_add(shard as u64);
+                let next = (r as u64)
+                    .saturating_mul(shards)
+                    .saturating_add(shard as u64);
                 for key in expired {
                     self.exists_unchecked(&key)?;
                 }
@@ -483,8 +537,14 @@ impl<'a> Ctx<'a> {
         let touched = std::mem::take(&mut self.touched);
         for (db, key) in touched {
             self.db = db;
-            let Ok(shard) = self.db_shard(&key) else { continue };
-            if shard.map.get(&key[..]).is_some_and(|e| e.value.is_empty_collection()) {
+            let Ok(shard) = self.db_shard(&key) else {
+                continue;
+            };
+            if shard
+                .map
+                .get(&key[..])
+                .is_some_and(|e| e.value.is_empty_collection())
+            {
                 shard.remove(&key);
             }
         }

@@ -33,7 +33,9 @@ pub fn matches_nocase(pattern: &[u8], subject: &[u8]) -> bool {
 
 /// Whether the pattern contains no glob metacharacters (it matches only itself).
 pub fn is_literal(pattern: &[u8]) -> bool {
-    !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
+    !pattern
+        .iter()
+        .any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
 }
 
 /// Byte at `i`, or 0 past the end (Redis reads the NUL terminator there).
@@ -234,7 +236,10 @@ mod tests {
     #[test]
     fn redis_examples() {
         assert!(matches(b"*", b"anything"));
-        assert!(!matches(b"*", b""), "Redis: '*' does not match the empty key");
+        assert!(
+            !matches(b"*", b""),
+            "Redis: '*' does not match the empty key"
+        );
         assert!(matches(b"", b""));
         assert!(matches(b"h?llo", b"hello"));
         assert!(matches(b"h*llo", b"heeeello"));

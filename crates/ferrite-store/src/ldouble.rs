@@ -36,7 +36,10 @@ impl LongDouble {
     /// Zero.
     pub const ZERO: LongDouble = LongDouble {
         negative: false,
-        kind: Kind::Finite { mantissa: 0, exp: 0 },
+        kind: Kind::Finite {
+            mantissa: 0,
+            exp: 0,
+        },
     };
 
     /// An exact integer.
@@ -120,7 +123,11 @@ impl LongDouble {
     /// Infinite values print as `inf`/`-inf`.
     pub fn to_human_string(&self) -> String {
         let Some((negative, mantissa, exp)) = self.to_parts() else {
-            return if self.negative { "-inf".into() } else { "inf".into() };
+            return if self.negative {
+                "-inf".into()
+            } else {
+                "inf".into()
+            };
         };
         let scale = BigUint::from(10u32).pow(17);
         let scaled = if exp >= 0 {
@@ -255,7 +262,10 @@ fn parse_decimal(negative: bool, text: &[u8]) -> Option<LongDouble> {
     if d.bits() == 0 {
         return Some(LongDouble {
             negative,
-            kind: Kind::Finite { mantissa: 0, exp: 0 },
+            kind: Kind::Finite {
+                mantissa: 0,
+                exp: 0,
+            },
         });
     }
     let exp10 = exp10 - frac_digits;
@@ -267,7 +277,12 @@ fn parse_decimal(negative: bool, text: &[u8]) -> Option<LongDouble> {
         return None; // underflow to zero (ERANGE)
     }
     let value = if exp10 >= 0 {
-        round(negative, d * BigUint::from(10u32).pow(exp10 as u32), 0, false)
+        round(
+            negative,
+            d * BigUint::from(10u32).pow(exp10 as u32),
+            0,
+            false,
+        )
     } else {
         let den = BigUint::from(10u32).pow(exp10.unsigned_abs() as u32);
         let k = (68 + den.bits() as i64 - d.bits() as i64).max(0);
@@ -336,7 +351,10 @@ fn parse_hex(negative: bool, text: &[u8]) -> Option<LongDouble> {
     if mantissa.bits() == 0 {
         return Some(LongDouble {
             negative,
-            kind: Kind::Finite { mantissa: 0, exp: 0 },
+            kind: Kind::Finite {
+                mantissa: 0,
+                exp: 0,
+            },
         });
     }
     let value = round(negative, mantissa, exp2, false);
@@ -390,7 +408,10 @@ mod redis_cases {
         for line in text.lines() {
             let parts: Vec<&str> = line.split(' ').collect();
             let (a, b, want) = (parts[0], parts[1], parts[2]);
-            let got = match (LongDouble::parse(a.as_bytes()), LongDouble::parse(b.as_bytes())) {
+            let got = match (
+                LongDouble::parse(a.as_bytes()),
+                LongDouble::parse(b.as_bytes()),
+            ) {
                 (Some(x), Some(y)) => match x.add(&y) {
                     Some(s) => s.to_human_string(),
                     None => "-ERR_increment_would_produce_NaN_or_Infinity".into(),

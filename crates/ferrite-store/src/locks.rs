@@ -118,7 +118,9 @@ impl Locks {
             Want::Keys(keys) => {
                 if table.exclusive.is_some()
                     || table.exclusive_waiters > 0
-                    || keys.iter().any(|k| table.keys.get(k).is_some_and(|h| *h != id))
+                    || keys
+                        .iter()
+                        .any(|k| table.keys.get(k).is_some_and(|h| *h != id))
                 {
                     return false;
                 }

@@ -120,7 +120,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,12 +198,20 @@ impl Store {
     /// Locks the shards a command needs, in index order.
     pub(crate) fn lock_for(&self, spec: &CommandSpec, keys: &[&Bytes]) -> Guards<'_> {
         if spec.is_keyspace_wide() {
-            return self.shards.iter().enumerate().map(|(i, m)| (i, m.lock())).collect();
+            return self
+                .shards
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (i, m.lock()))
+                .collect();
         }
         let mut indexes: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
         indexes.sort_unstable();
         indexes.dedup();
-        indexes.into_iter().map(|i| (i, self.shards[i].lock())).collect()
+        indexes
+            .into_iter()
+            .map(|i| (i, self.shards[i].lock()))
+            .collect()
     }
 
     /// Runs one data command; `argv[0]` is the name in any case.
@@ -220,7 +230,12 @@ impl Store {
     /// [`Store::execute`] for a client speaking `protocol`. A few replies
     /// differ in shape beyond what the encoder downgrades (RESP3 arrays of
     /// pairs that RESP2 flattens, as in HRANDFIELD … WITHVALUES).
-    pub fn execute_with(&self, db: usize, argv: &[Bytes], protocol: Protocol) -> Result<Frame, Blocked> {
+    pub fn execute_with(
+        &self,
+        db: usize,
+        argv: &[Bytes],
+        protocol: Protocol,
+    ) -> Result<Frame, Blocked> {
         match cmd::resolve(argv) {
             Ok(spec) => self.execute_resolved(db, spec, argv, protocol),
             Err(err) => Ok(reply::error(&err)),
@@ -267,7 +282,13 @@ impl Store {
 
     /// Begins a transaction, blocking the thread until its locks are free or
     /// `deadline` passes (for worker threads, never for async tasks).
-    pub fn begin(&self, db: usize, scope: Scope, mode: TxnMode, deadline: Instant) -> Result<Txn<'_>, LockError> {
+    pub fn begin(
+        &self,
+        db: usize,
+        scope: Scope,
+        mode: TxnMode,
+        deadline: Instant,
+    ) -> Result<Txn<'_>, LockError> {
         Txn::begin_blocking(StoreRef::Borrowed(self), db, scope, mode, deadline)
     }
 
@@ -280,7 +301,13 @@ impl Store {
         mode: TxnMode,
         deadline: Instant,
     ) -> Result<Txn<'static>, LockError> {
-        Txn::begin_blocking(StoreRef::Shared(Arc::clone(self)), db, scope, mode, deadline)
+        Txn::begin_blocking(
+            StoreRef::Shared(Arc::clone(self)),
+            db,
+            scope,
+            mode,
+            deadline,
+        )
     }
 
     /// Begins a whole-keyspace exclusive transaction ([`Scope::All`]) without
@@ -352,7 +379,8 @@ impl Store {
         }
         for (db, entry) in info.iter_mut().enumerate() {
             if entry.expires > 0 {
-                entry.avg_ttl_ms = u64::try_from(ttl_weight[db] / entry.expires as u128).unwrap_or(u64::MAX);
+                entry.avg_ttl_ms =
+                    u64::try_from(ttl_weight[db] / entry.expires as u128).unwrap_or(u64::MAX);
             }
         }
         info.retain(|i| i.keys > 0);
@@ -361,7 +389,10 @@ impl Store {
 
     /// Number of keys in `db` (expired ones not yet reclaimed included).
     pub fn dbsize(&self, db: usize) -> usize {
-        self.shards.iter().map(|s| s.lock().dbs.get(db).map_or(0, |d| d.map.len())).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().dbs.get(db).map_or(0, |d| d.map.len()))
+            .sum()
     }
 
     /// Stores `entry` at `key` in `db` as is, replacing any value (loading a
@@ -437,7 +468,9 @@ impl Store {
                 for _ in 0..n {
                     sampled += 1;
                     let index = rng.random_range(0..dbs.volatile.len());
-                    let Some(key) = dbs.volatile.get_index(index).cloned() else { break };
+                    let Some(key) = dbs.volatile.get_index(index).cloned() else {
+                        break;
+                    };
                     let expire_at = dbs.map.get(&key).and_then(|e| e.expire_at_ms);
                     match expire_at {
                         Some(at) if now > at => {

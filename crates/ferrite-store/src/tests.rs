@@ -5,7 +5,10 @@ use bytes::Bytes;
 use crate::{Frame, Store, StoreConfig};
 
 pub(crate) fn argv(parts: &[&str]) -> Vec<Bytes> {
-    parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+    parts
+        .iter()
+        .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+        .collect()
 }
 
 pub(crate) fn run(store: &Store, parts: &[&str]) -> Frame {
@@ -33,10 +36,22 @@ fn get_set_basics() {
     assert_eq!(run(&s, &["SET", "k", "w", "NX"]), Frame::Null);
     assert_eq!(run(&s, &["SET", "k", "w", "XX", "GET"]), bulk("v"));
     assert_eq!(run(&s, &["GET", "k"]), bulk("w"));
-    assert_eq!(run(&s, &["SET", "k", "w", "NX", "XX"]), err("ERR syntax error"));
-    assert_eq!(run(&s, &["SET", "k", "w", "EX", "0"]), err("ERR invalid expire time in 'set' command"));
-    assert_eq!(run(&s, &["SET", "k", "w", "EX", "x"]), err("ERR value is not an integer or out of range"));
-    assert_eq!(run(&s, &["SET", "k"]), err("ERR wrong number of arguments for 'set' command"));
+    assert_eq!(
+        run(&s, &["SET", "k", "w", "NX", "XX"]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        run(&s, &["SET", "k", "w", "EX", "0"]),
+        err("ERR invalid expire time in 'set' command")
+    );
+    assert_eq!(
+        run(&s, &["SET", "k", "w", "EX", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        run(&s, &["SET", "k"]),
+        err("ERR wrong number of arguments for 'set' command")
+    );
     assert_eq!(
         run(&s, &["FOO", "a", "b"]),
         err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
@@ -95,13 +110,23 @@ fn blocked_waiter_wakes_async() {
     use std::time::{Duration, Instant};
     let s = std::sync::Arc::new(Store::new(StoreConfig::default()));
     let txn = s
-        .begin_shared(0, Scope::All, TxnMode::ReadWrite, Instant::now() + Duration::from_secs(1))
+        .begin_shared(
+            0,
+            Scope::All,
+            TxnMode::ReadWrite,
+            Instant::now() + Duration::from_secs(1),
+        )
         .unwrap();
     let blocked = s.execute(0, &argv(&["GET", "x"])).unwrap_err();
     let waiter = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), blocked.wait()).await.is_ok()
+            tokio::time::timeout(Duration::from_secs(5), blocked.wait())
+                .await
+                .is_ok()
         })
     });
     std::thread::sleep(Duration::from_millis(20));
@@ -135,36 +160,70 @@ fn strings_family() {
     assert_eq!(run(&s, &["SETNX", "k", "2"]), int(0));
     assert_eq!(run(&s, &["INCRBY", "k", "41"]), int(42));
     assert_eq!(run(&s, &["DECR", "k"]), int(41));
-    assert_eq!(run(&s, &["DECRBY", "k", "-9223372036854775808"]), err("ERR decrement would overflow"));
+    assert_eq!(
+        run(&s, &["DECRBY", "k", "-9223372036854775808"]),
+        err("ERR decrement would overflow")
+    );
     assert_eq!(run(&s, &["SET", "max", "9223372036854775807"]), ok());
-    assert_eq!(run(&s, &["INCR", "max"]), err("ERR increment or decrement would overflow"));
+    assert_eq!(
+        run(&s, &["INCR", "max"]),
+        err("ERR increment or decrement would overflow")
+    );
     assert_eq!(run(&s, &["SET", "t", "hello"]), ok());
-    assert_eq!(run(&s, &["INCR", "t"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(
+        run(&s, &["INCR", "t"]),
+        err("ERR value is not an integer or out of range")
+    );
     assert_eq!(run(&s, &["APPEND", "t", " world"]), int(11));
     assert_eq!(run(&s, &["STRLEN", "t"]), int(11));
     assert_eq!(run(&s, &["GETRANGE", "t", "-5", "-1"]), bulk("world"));
     assert_eq!(run(&s, &["GETRANGE", "t", "5", "1"]), bulk(""));
     assert_eq!(run(&s, &["SETRANGE", "t", "0", "J"]), int(11));
     assert_eq!(run(&s, &["SETRANGE", "pad", "3", "x"]), int(4));
-    assert_eq!(run(&s, &["GET", "pad"]), Frame::Bulk(Bytes::from_static(b"\0\0\0x")));
-    assert_eq!(run(&s, &["SETRANGE", "t", "-1", "x"]), err("ERR offset is out of range"));
+    assert_eq!(
+        run(&s, &["GET", "pad"]),
+        Frame::Bulk(Bytes::from_static(b"\0\0\0x"))
+    );
+    assert_eq!(
+        run(&s, &["SETRANGE", "t", "-1", "x"]),
+        err("ERR offset is out of range")
+    );
     assert_eq!(
         run(&s, &["SETRANGE", "t", "536870912", "x"]),
         err("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
     );
     assert_eq!(run(&s, &["MSET", "a", "1", "b", "2"]), ok());
-    assert_eq!(run(&s, &["MSET", "a", "1", "b"]), err("ERR wrong number of arguments for 'mset' command"));
-    assert_eq!(run(&s, &["MGET", "a", "nokey", "b"]), arr(vec![bulk("1"), Frame::Null, bulk("2")]));
+    assert_eq!(
+        run(&s, &["MSET", "a", "1", "b"]),
+        err("ERR wrong number of arguments for 'mset' command")
+    );
+    assert_eq!(
+        run(&s, &["MGET", "a", "nokey", "b"]),
+        arr(vec![bulk("1"), Frame::Null, bulk("2")])
+    );
     assert_eq!(run(&s, &["MSETNX", "a", "9", "c", "3"]), int(0));
     assert_eq!(run(&s, &["MSETNX", "c", "3", "d", "4"]), int(1));
     assert_eq!(run(&s, &["INCRBYFLOAT", "f", "10.5"]), bulk("10.5"));
     assert_eq!(run(&s, &["INCRBYFLOAT", "f", "0.1"]), bulk("10.6"));
-    assert_eq!(run(&s, &["INCRBYFLOAT", "f", "-5.0e3"]), bulk("-4989.39999999999999991"), "as redis-server 7.0.15");
-    assert_eq!(run(&s, &["INCRBYFLOAT", "f", "inf"]), err("ERR increment would produce NaN or Infinity"));
-    assert_eq!(run(&s, &["INCRBYFLOAT", "f", "x"]), err("ERR value is not a valid float"));
+    assert_eq!(
+        run(&s, &["INCRBYFLOAT", "f", "-5.0e3"]),
+        bulk("-4989.39999999999999991"),
+        "as redis-server 7.0.15"
+    );
+    assert_eq!(
+        run(&s, &["INCRBYFLOAT", "f", "inf"]),
+        err("ERR increment would produce NaN or Infinity")
+    );
+    assert_eq!(
+        run(&s, &["INCRBYFLOAT", "f", "x"]),
+        err("ERR value is not a valid float")
+    );
     assert_eq!(run(&s, &["GETDEL", "a"]), bulk("1"));
     assert_eq!(run(&s, &["GETDEL", "a"]), Frame::Null);
-    assert_eq!(run(&s, &["SETEX", "e", "0", "v"]), err("ERR invalid expire time in 'setex' command"));
+    assert_eq!(
+        run(&s, &["SETEX", "e", "0", "v"]),
+        err("ERR invalid expire time in 'setex' command")
+    );
     assert_eq!(run(&s, &["PSETEX", "e", "100000", "v"]), ok());
     assert_eq!(run(&s, &["GETEX", "e", "PERSIST"]), bulk("v"));
     assert_eq!(run(&s, &["TTL", "e"]), int(-1));
@@ -172,14 +231,29 @@ fn strings_family() {
     assert_eq!(run(&s, &["TTL", "e"]), int(100));
     assert_eq!(run(&s, &["GETEX", "e", "EXAT", "1"]), bulk("v"));
     assert_eq!(run(&s, &["EXISTS", "e"]), int(0));
-    assert_eq!(run(&s, &["GETEX", "b", "PX", "1", "PERSIST"]), err("ERR syntax error"));
-    assert_eq!(run(&s, &["SET", "k", "v", "KEEPTTL", "EX", "1"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&s, &["GETEX", "b", "PX", "1", "PERSIST"]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        run(&s, &["SET", "k", "v", "KEEPTTL", "EX", "1"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&s, &["SADD", "set", "x"]), int(1));
-    for cmd in [&["GET", "set"][..], &["INCR", "set"], &["APPEND", "set", "x"], &["SET", "set", "v", "GET"]] {
+    for cmd in [
+        &["GET", "set"][..],
+        &["INCR", "set"],
+        &["APPEND", "set", "x"],
+        &["SET", "set", "v", "GET"],
+    ] {
         assert_eq!(run(&s, cmd), err(WRONGTYPE), "{cmd:?}");
     }
     assert_eq!(run(&s, &["MGET", "set"]), arr(vec![Frame::Null]));
-    assert_eq!(run(&s, &["SET", "set", "v"]), ok(), "SET overwrites any type");
+    assert_eq!(
+        run(&s, &["SET", "set", "v"]),
+        ok(),
+        "SET overwrites any type"
+    );
 }
 
 #[test]
@@ -204,8 +278,14 @@ fn keys_family() {
         run(&s, &["EXPIRE", "c", "1", "NX", "GT"]),
         err("ERR NX and XX, GT or LT options at the same time are not compatible")
     );
-    assert_eq!(run(&s, &["EXPIRE", "c", "1", "GT", "LT"]), err("ERR GT and LT options at the same time are not compatible"));
-    assert_eq!(run(&s, &["EXPIRE", "c", "1", "BOGUS"]), err("ERR Unsupported option BOGUS"));
+    assert_eq!(
+        run(&s, &["EXPIRE", "c", "1", "GT", "LT"]),
+        err("ERR GT and LT options at the same time are not compatible")
+    );
+    assert_eq!(
+        run(&s, &["EXPIRE", "c", "1", "BOGUS"]),
+        err("ERR Unsupported option BOGUS")
+    );
     assert_eq!(
         run(&s, &["EXPIRE", "c", "9223372036854775807"]),
         err("ERR invalid expire time in 'expire' command")
@@ -227,15 +307,24 @@ fn keys_family() {
     keys.sort_by_key(|f| format!("{f:?}"));
     assert_eq!(keys, vec![bulk("k1"), bulk("k2")]);
     assert_eq!(run(&s, &["RENAME", "k2", "k3"]), ok());
-    assert!(matches!(run(&s, &["PTTL", "k3"]), Frame::Integer(ms) if ms > 99_000), "RENAME keeps the TTL");
+    assert!(
+        matches!(run(&s, &["PTTL", "k3"]), Frame::Integer(ms) if ms > 99_000),
+        "RENAME keeps the TTL"
+    );
     assert_eq!(run(&s, &["RENAME", "nokey", "x"]), err("ERR no such key"));
     assert_eq!(run(&s, &["RENAMENX", "k3", "k1"]), int(0));
     assert_eq!(run(&s, &["RENAMENX", "k3", "k4"]), int(1));
-    assert_eq!(run(&s, &["COPY", "k4", "k4"]), err("ERR source and destination objects are the same"));
+    assert_eq!(
+        run(&s, &["COPY", "k4", "k4"]),
+        err("ERR source and destination objects are the same")
+    );
     assert_eq!(run(&s, &["COPY", "k4", "k1"]), int(0));
     assert_eq!(run(&s, &["COPY", "k4", "k1", "REPLACE"]), int(1));
     assert_eq!(run(&s, &["COPY", "k4", "k4", "DB", "3"]), int(1));
-    assert_eq!(run(&s, &["COPY", "k4", "k4", "DB", "16"]), err("ERR DB index is out of range"));
+    assert_eq!(
+        run(&s, &["COPY", "k4", "k4", "DB", "16"]),
+        err("ERR DB index is out of range")
+    );
     assert_eq!(s.execute(3, &argv(&["GET", "k4"])).unwrap(), bulk("v"));
     assert_eq!(run(&s, &["DBSIZE"]), int(3));
     assert_eq!(run(&s, &["FLUSHDB", "BOGUS"]), err("ERR syntax error"));
@@ -265,10 +354,19 @@ fn scan_returns_every_key_once_across_calls() {
     loop {
         calls += 1;
         assert!(calls < 1000);
-        let reply = run(&s, &["SCAN", &cursor, "COUNT", "37", "MATCH", "key:*", "TYPE", "string"]);
+        let reply = run(
+            &s,
+            &[
+                "SCAN", &cursor, "COUNT", "37", "MATCH", "key:*", "TYPE", "string",
+            ],
+        );
         let Frame::Array(parts) = reply else { panic!() };
-        let Frame::Bulk(next) = &parts[0] else { panic!() };
-        let Frame::Array(keys) = &parts[1] else { panic!() };
+        let Frame::Bulk(next) = &parts[0] else {
+            panic!()
+        };
+        let Frame::Array(keys) = &parts[1] else {
+            panic!()
+        };
         for k in keys {
             let Frame::Bulk(k) = k else { panic!() };
             seen.insert(k.clone());
@@ -280,7 +378,10 @@ fn scan_returns_every_key_once_across_calls() {
     }
     assert_eq!(seen.len(), 500);
     assert!(calls > 5, "COUNT bounds the work per call");
-    assert_eq!(run(&s, &["SCAN", "0", "COUNT", "0"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&s, &["SCAN", "0", "COUNT", "0"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&s, &["SCAN", "x"]), err("ERR invalid cursor"));
 }
 
@@ -289,53 +390,103 @@ fn hash_family() {
     let s = Store::new(StoreConfig::default());
     assert_eq!(run(&s, &["HSET", "h", "f1", "v1", "f2", "v2"]), int(2));
     assert_eq!(run(&s, &["HSET", "h", "f1", "x", "f3", "v3"]), int(1));
-    assert_eq!(run(&s, &["HSET", "h", "f1"]), err("ERR wrong number of arguments for 'hset' command"));
+    assert_eq!(
+        run(&s, &["HSET", "h", "f1"]),
+        err("ERR wrong number of arguments for 'hset' command")
+    );
     assert_eq!(run(&s, &["HMSET", "h", "f4", "v4"]), ok());
     assert_eq!(run(&s, &["HSETNX", "h", "f4", "v"]), int(0));
     assert_eq!(run(&s, &["HGET", "h", "f1"]), bulk("x"));
-    assert_eq!(run(&s, &["HMGET", "h", "f1", "nof"]), arr(vec![bulk("x"), Frame::Null]));
+    assert_eq!(
+        run(&s, &["HMGET", "h", "f1", "nof"]),
+        arr(vec![bulk("x"), Frame::Null])
+    );
     assert_eq!(run(&s, &["HDEL", "h", "f2", "nof"]), int(1));
     assert_eq!(
         run(&s, &["HGETALL", "h"]),
-        Frame::Map(vec![(bulk("f1"), bulk("x")), (bulk("f3"), bulk("v3")), (bulk("f4"), bulk("v4"))]),
+        Frame::Map(vec![
+            (bulk("f1"), bulk("x")),
+            (bulk("f3"), bulk("v3")),
+            (bulk("f4"), bulk("v4"))
+        ]),
         "small hashes keep insertion order, as Redis's listpack"
     );
-    assert_eq!(run(&s, &["HKEYS", "h"]), arr(vec![bulk("f1"), bulk("f3"), bulk("f4")]));
-    assert_eq!(run(&s, &["HVALS", "h"]), arr(vec![bulk("x"), bulk("v3"), bulk("v4")]));
+    assert_eq!(
+        run(&s, &["HKEYS", "h"]),
+        arr(vec![bulk("f1"), bulk("f3"), bulk("f4")])
+    );
+    assert_eq!(
+        run(&s, &["HVALS", "h"]),
+        arr(vec![bulk("x"), bulk("v3"), bulk("v4")])
+    );
     assert_eq!(run(&s, &["HLEN", "h"]), int(3));
     assert_eq!(run(&s, &["HSTRLEN", "h", "f3"]), int(2));
     assert_eq!(run(&s, &["HEXISTS", "h", "f3"]), int(1));
     assert_eq!(run(&s, &["HGETALL", "nokey"]), Frame::Map(vec![]));
     assert_eq!(
         run(&s, &["HSCAN", "h", "0", "MATCH", "f[13]"]),
-        arr(vec![bulk("0"), arr(vec![bulk("f1"), bulk("x"), bulk("f3"), bulk("v3")])])
+        arr(vec![
+            bulk("0"),
+            arr(vec![bulk("f1"), bulk("x"), bulk("f3"), bulk("v3")])
+        ])
     );
-    assert_eq!(run(&s, &["HSCAN", "nokey", "0", "BOGUS"]), arr(vec![bulk("0"), arr(vec![])]));
-    assert_eq!(run(&s, &["HSCAN", "h", "0", "BOGUS"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&s, &["HSCAN", "nokey", "0", "BOGUS"]),
+        arr(vec![bulk("0"), arr(vec![])])
+    );
+    assert_eq!(
+        run(&s, &["HSCAN", "h", "0", "BOGUS"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&s, &["HINCRBY", "h", "n", "5"]), int(5));
-    assert_eq!(run(&s, &["HINCRBY", "h", "f1", "5"]), err("ERR hash value is not an integer"));
+    assert_eq!(
+        run(&s, &["HINCRBY", "h", "f1", "5"]),
+        err("ERR hash value is not an integer")
+    );
     assert_eq!(run(&s, &["HINCRBYFLOAT", "h", "n", "0.5"]), bulk("5.5"));
-    assert_eq!(run(&s, &["HINCRBYFLOAT", "h", "f1", "1"]), err("ERR hash value is not a float"));
-    assert_eq!(run(&s, &["HINCRBYFLOAT", "h", "n", "inf"]), err("ERR value is NaN or Infinity"));
+    assert_eq!(
+        run(&s, &["HINCRBYFLOAT", "h", "f1", "1"]),
+        err("ERR hash value is not a float")
+    );
+    assert_eq!(
+        run(&s, &["HINCRBYFLOAT", "h", "n", "inf"]),
+        err("ERR value is NaN or Infinity")
+    );
     assert_eq!(run(&s, &["HDEL", "h", "f1", "f3", "f4", "n"]), int(4));
     assert_eq!(run(&s, &["EXISTS", "h"]), int(0), "empty hash deleted");
 
     assert_eq!(run(&s, &["HSET", "r", "a", "1", "b", "2"]), int(2));
     assert_eq!(run(&s, &["HRANDFIELD", "r", "0"]), arr(vec![]));
-    let Frame::Array(picks) = run(&s, &["HRANDFIELD", "r", "-5"]) else { panic!() };
+    let Frame::Array(picks) = run(&s, &["HRANDFIELD", "r", "-5"]) else {
+        panic!()
+    };
     assert_eq!(picks.len(), 5, "negative count repeats");
     assert!(picks.iter().all(|f| *f == bulk("a") || *f == bulk("b")));
-    let Frame::Array(mut all) = run(&s, &["HRANDFIELD", "r", "10", "WITHVALUES"]) else { panic!() };
+    let Frame::Array(mut all) = run(&s, &["HRANDFIELD", "r", "10", "WITHVALUES"]) else {
+        panic!()
+    };
     all.sort_by_key(|f| format!("{f:?}"));
-    assert_eq!(all, vec![bulk("1"), bulk("2"), bulk("a"), bulk("b")], "RESP2: flat field/value list");
+    assert_eq!(
+        all,
+        vec![bulk("1"), bulk("2"), bulk("a"), bulk("b")],
+        "RESP2: flat field/value list"
+    );
     let resp3 = s
-        .execute_with(0, &argv(&["HRANDFIELD", "r", "1", "WITHVALUES"]), crate::Protocol::Resp3)
+        .execute_with(
+            0,
+            &argv(&["HRANDFIELD", "r", "1", "WITHVALUES"]),
+            crate::Protocol::Resp3,
+        )
         .unwrap();
     assert!(
-        resp3 == arr(vec![arr(vec![bulk("a"), bulk("1")])]) || resp3 == arr(vec![arr(vec![bulk("b"), bulk("2")])]),
+        resp3 == arr(vec![arr(vec![bulk("a"), bulk("1")])])
+            || resp3 == arr(vec![arr(vec![bulk("b"), bulk("2")])]),
         "RESP3: pairs, got {resp3:?}"
     );
-    assert_eq!(run(&s, &["HRANDFIELD", "r", "1", "WITHVALUE"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&s, &["HRANDFIELD", "r", "1", "WITHVALUE"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&s, &["HRANDFIELD", "nokey"]), Frame::Null);
     assert_eq!(run(&s, &["SET", "str", "v"]), ok());
     assert_eq!(run(&s, &["HGET", "str", "f"]), err(WRONGTYPE));
@@ -346,10 +497,17 @@ fn hash_family() {
 fn set_family() {
     let s = Store::new(StoreConfig::default());
     assert_eq!(run(&s, &["SADD", "i", "3", "1", "2", "10", "-5"]), int(5));
-    assert_eq!(run(&s, &["SMEMBERS", "i"]), set_of(&["-5", "1", "2", "3", "10"]), "intsets are sorted");
+    assert_eq!(
+        run(&s, &["SMEMBERS", "i"]),
+        set_of(&["-5", "1", "2", "3", "10"]),
+        "intsets are sorted"
+    );
     assert_eq!(run(&s, &["SADD", "i", "1"]), int(0));
     assert_eq!(run(&s, &["SISMEMBER", "i", "10"]), int(1));
-    assert_eq!(run(&s, &["SMISMEMBER", "i", "10", "11"]), arr(vec![int(1), int(0)]));
+    assert_eq!(
+        run(&s, &["SMISMEMBER", "i", "10", "11"]),
+        arr(vec![int(1), int(0)])
+    );
     assert_eq!(run(&s, &["SCARD", "i"]), int(5));
     assert_eq!(run(&s, &["SREM", "i", "10", "11"]), int(1));
     assert_eq!(run(&s, &["SADD", "a", "x", "y", "z"]), int(3));
@@ -361,8 +519,14 @@ fn set_family() {
         }
         other => panic!("{other:?}"),
     };
-    assert_eq!(sorted(run(&s, &["SINTER", "a", "b"])), vec![bulk("y"), bulk("z")]);
-    assert_eq!(sorted(run(&s, &["SUNION", "a", "b", "nokey"])), vec![bulk("w"), bulk("x"), bulk("y"), bulk("z")]);
+    assert_eq!(
+        sorted(run(&s, &["SINTER", "a", "b"])),
+        vec![bulk("y"), bulk("z")]
+    );
+    assert_eq!(
+        sorted(run(&s, &["SUNION", "a", "b", "nokey"])),
+        vec![bulk("w"), bulk("x"), bulk("y"), bulk("z")]
+    );
     assert_eq!(sorted(run(&s, &["SDIFF", "a", "b"])), vec![bulk("x")]);
     assert_eq!(run(&s, &["SINTER", "a", "nokey"]), Frame::Set(vec![]));
     assert_eq!(run(&s, &["SINTERSTORE", "d", "a", "b"]), int(2));
@@ -370,19 +534,31 @@ fn set_family() {
     assert_eq!(run(&s, &["EXISTS", "d"]), int(0));
     assert_eq!(run(&s, &["SET", "str", "v"]), ok());
     assert_eq!(run(&s, &["SINTER", "nokey", "str"]), err(WRONGTYPE));
-    assert_eq!(run(&s, &["SUNIONSTORE", "str", "a"]), int(3), "STORE overwrites any type");
+    assert_eq!(
+        run(&s, &["SUNIONSTORE", "str", "a"]),
+        int(3),
+        "STORE overwrites any type"
+    );
     assert_eq!(run(&s, &["TYPE", "str"]), simple("set"));
-    assert_eq!(run(&s, &["SPOP", "a", "-1"]), err("ERR value is out of range, must be positive"));
+    assert_eq!(
+        run(&s, &["SPOP", "a", "-1"]),
+        err("ERR value is out of range, must be positive")
+    );
     assert_eq!(run(&s, &["SPOP", "nokey"]), Frame::Null);
     assert_eq!(run(&s, &["SPOP", "nokey", "2"]), Frame::Set(vec![]));
-    assert_eq!(sorted(run(&s, &["SPOP", "a", "10"])), vec![bulk("x"), bulk("y"), bulk("z")]);
+    assert_eq!(
+        sorted(run(&s, &["SPOP", "a", "10"])),
+        vec![bulk("x"), bulk("y"), bulk("z")]
+    );
     assert_eq!(run(&s, &["EXISTS", "a"]), int(0), "popped set deleted");
     // The whole set as an array (not a RESP3 set), as redis-server 7.0.15 replies.
     assert_eq!(
         run(&s, &["SRANDMEMBER", "i", "100"]),
         arr(["-5", "1", "2", "3"].iter().map(|m| bulk(m)).collect())
     );
-    let Frame::Array(v) = run(&s, &["SRANDMEMBER", "i", "-7"]) else { panic!() };
+    let Frame::Array(v) = run(&s, &["SRANDMEMBER", "i", "-7"]) else {
+        panic!()
+    };
     assert_eq!(v.len(), 7);
     assert_eq!(run(&s, &["SRANDMEMBER", "nokey", "3"]), arr(vec![]));
     assert_eq!(
@@ -446,10 +622,16 @@ fn active_expiry_and_keyspace_info() {
             break;
         }
     }
-    assert_eq!(removed, 200, "active expiry reclaims every expired key, never a live one");
+    assert_eq!(
+        removed, 200,
+        "active expiry reclaims every expired key, never a live one"
+    );
     let info = s.keyspace_info();
     assert_eq!((info[0].keys, info[0].expires), (100, 50));
-    assert!(info[0].avg_ttl_ms > 900_000 && info[0].avg_ttl_ms <= 1_000_000, "{info:?}");
+    assert!(
+        info[0].avg_ttl_ms > 900_000 && info[0].avg_ttl_ms <= 1_000_000,
+        "{info:?}"
+    );
     assert_eq!(s.stats().expired_keys, 200);
 }
 
@@ -459,22 +641,39 @@ fn lazy_scope_takes_the_keyspace_at_first_key() {
     use std::time::{Duration, Instant};
     let s = Store::new(StoreConfig::default());
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut txn = s.begin(0, Scope::Lazy, TxnMode::ReadWrite, deadline).unwrap();
-    assert!(s.execute(0, &argv(&["SET", "x", "1"])).is_ok(), "no lock before the first key");
+    let mut txn = s
+        .begin(0, Scope::Lazy, TxnMode::ReadWrite, deadline)
+        .unwrap();
+    assert!(
+        s.execute(0, &argv(&["SET", "x", "1"])).is_ok(),
+        "no lock before the first key"
+    );
     assert_eq!(txn.execute(&argv(&["GET", "x"])), bulk("1"));
-    assert!(s.execute(0, &argv(&["GET", "y"])).is_err(), "whole keyspace held");
+    assert!(
+        s.execute(0, &argv(&["GET", "y"])).is_err(),
+        "whole keyspace held"
+    );
     assert!(s.execute(0, &argv(&["DBSIZE"])).is_err());
     assert_eq!(txn.execute(&argv(&["SET", "y", "2"])), ok());
     txn.commit();
     assert_eq!(run(&s, &["GET", "y"]), bulk("2"));
     // A second txn waits for the first, until its deadline.
-    let t1 = s.begin(0, Scope::Keys(argv(&["k"])), TxnMode::ReadWrite, deadline).unwrap();
+    let t1 = s
+        .begin(0, Scope::Keys(argv(&["k"])), TxnMode::ReadWrite, deadline)
+        .unwrap();
     let start = Instant::now();
-    let t2 = s.begin(0, Scope::Keys(argv(&["k"])), TxnMode::ReadWrite, Instant::now() + Duration::from_millis(50));
+    let t2 = s.begin(
+        0,
+        Scope::Keys(argv(&["k"])),
+        TxnMode::ReadWrite,
+        Instant::now() + Duration::from_millis(50),
+    );
     assert!(matches!(t2, Err(crate::LockError::Timeout { .. })));
     assert!(start.elapsed() >= Duration::from_millis(50));
     drop(t1);
-    assert!(s.begin(0, Scope::Keys(argv(&["k"])), TxnMode::ReadWrite, deadline).is_ok());
+    assert!(s
+        .begin(0, Scope::Keys(argv(&["k"])), TxnMode::ReadWrite, deadline)
+        .is_ok());
 }
 
 #[test]
@@ -483,7 +682,9 @@ fn read_only_and_keys_scope_errors() {
     use std::time::{Duration, Instant};
     let s = Store::new(StoreConfig::default());
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut txn = s.begin(0, Scope::Keys(argv(&["a"])), TxnMode::ReadOnly, deadline).unwrap();
+    let mut txn = s
+        .begin(0, Scope::Keys(argv(&["a"])), TxnMode::ReadOnly, deadline)
+        .unwrap();
     assert_eq!(
         txn.execute(&argv(&["SET", "a", "1"])),
         err("ERR Write commands are not allowed from read-only scripts. (command 'set')")
@@ -493,16 +694,31 @@ fn read_only_and_keys_scope_errors() {
         txn.execute(&argv(&["FLUSHALL"])),
         err("ERR Write commands are not allowed from read-only scripts. (command 'flushall')")
     );
-    assert_eq!(txn.execute(&argv(&["DBSIZE"])), int(0), "keyspace-wide reads are allowed");
-    assert_eq!(txn.execute(&argv(&["NOPE"])), err("ERR unknown command 'NOPE', with args beginning with: "));
+    assert_eq!(
+        txn.execute(&argv(&["DBSIZE"])),
+        int(0),
+        "keyspace-wide reads are allowed"
+    );
+    assert_eq!(
+        txn.execute(&argv(&["NOPE"])),
+        err("ERR unknown command 'NOPE', with args beginning with: ")
+    );
     txn.commit();
-    let mut txn = s.begin(0, Scope::Keys(argv(&["a"])), TxnMode::ReadWrite, deadline).unwrap();
+    let mut txn = s
+        .begin(0, Scope::Keys(argv(&["a"])), TxnMode::ReadWrite, deadline)
+        .unwrap();
     assert_eq!(
         txn.execute(&argv(&["FLUSHDB"])),
         err("ERR command 'flushdb' touches the whole keyspace and cannot run with declared KEYS")
     );
-    assert_eq!(txn.execute(&argv(&["MSET", "a", "1", "b", "2"])), err("ERR key 'b' is not declared in KEYS"));
-    assert!(s.execute(0, &argv(&["DBSIZE"])).is_err(), "keyspace-wide commands wait for txns");
+    assert_eq!(
+        txn.execute(&argv(&["MSET", "a", "1", "b", "2"])),
+        err("ERR key 'b' is not declared in KEYS")
+    );
+    assert!(
+        s.execute(0, &argv(&["DBSIZE"])).is_err(),
+        "keyspace-wide commands wait for txns"
+    );
     txn.commit();
     assert_eq!(run(&s, &["DBSIZE"]), int(0), "nothing written");
 }
@@ -515,7 +731,14 @@ fn rollback_restores_ttls_and_other_dbs() {
     run(&s, &["SET", "a", "1", "EX", "100"]);
     run(&s, &["HSET", "h", "f", "v"]);
     let before: Vec<_> = (0..2).map(|db| s.snapshot_db(db)).collect();
-    let mut txn = s.begin(0, Scope::Lazy, TxnMode::ReadWrite, Instant::now() + Duration::from_secs(5)).unwrap();
+    let mut txn = s
+        .begin(
+            0,
+            Scope::Lazy,
+            TxnMode::ReadWrite,
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap();
     assert_eq!(txn.execute(&argv(&["PERSIST", "a"])), int(1));
     assert_eq!(txn.execute(&argv(&["HDEL", "h", "f"])), int(1));
     assert_eq!(txn.execute(&argv(&["COPY", "a", "a", "DB", "1"])), int(1));
@@ -633,8 +856,12 @@ mod rollback_prop {
 fn throughput() {
     let s = Store::new(StoreConfig::default());
     let n = 1_000_000;
-    let cmds: Vec<Vec<Bytes>> = (0..1000).map(|i| argv(&["SET", &format!("key:{i}"), "value"])).collect();
-    let gets: Vec<Vec<Bytes>> = (0..1000).map(|i| argv(&["GET", &format!("key:{i}")])).collect();
+    let cmds: Vec<Vec<Bytes>> = (0..1000)
+        .map(|i| argv(&["SET", &format!("key:{i}"), "value"]))
+        .collect();
+    let gets: Vec<Vec<Bytes>> = (0..1000)
+        .map(|i| argv(&["GET", &format!("key:{i}")]))
+        .collect();
     let start = std::time::Instant::now();
     for i in 0..n {
         s.execute(0, &cmds[i % 1000]).unwrap();
@@ -688,10 +915,23 @@ fn concurrent_commands_and_transactions_are_atomic() {
                     expected.fetch_add(1, Ordering::Relaxed);
                 } else {
                     let lazy = rng.random_bool(0.3);
-                    let picked: Vec<&str> = keys.iter().copied().filter(|_| rng.random_bool(0.5)).collect();
-                    let scope = if lazy { Scope::Lazy } else { Scope::Keys(argv(&picked)) };
+                    let picked: Vec<&str> = keys
+                        .iter()
+                        .copied()
+                        .filter(|_| rng.random_bool(0.5))
+                        .collect();
+                    let scope = if lazy {
+                        Scope::Lazy
+                    } else {
+                        Scope::Keys(argv(&picked))
+                    };
                     let mut txn = store
-                        .begin(0, scope, TxnMode::ReadWrite, Instant::now() + Duration::from_secs(10))
+                        .begin(
+                            0,
+                            scope,
+                            TxnMode::ReadWrite,
+                            Instant::now() + Duration::from_secs(10),
+                        )
                         .expect("lock within 10 s");
                     for key in &picked {
                         let reply = txn.execute(&argv(&["INCR", key]));

@@ -104,7 +104,13 @@ pub struct Txn<'s> {
 }
 
 impl<'s> Txn<'s> {
-    fn new(store: StoreRef<'s>, db: usize, scope: &Scope, mode: TxnMode, deadline: Option<Instant>) -> Txn<'s> {
+    fn new(
+        store: StoreRef<'s>,
+        db: usize,
+        scope: &Scope,
+        mode: TxnMode,
+        deadline: Option<Instant>,
+    ) -> Txn<'s> {
         let id = store.locks().new_id();
         let declared = match scope {
             Scope::Keys(keys) => Some(keys.iter().map(|k| Bytes::copy_from_slice(k)).collect()),
@@ -242,12 +248,18 @@ impl<'s> Txn<'s> {
                 return Err(StoreError::KeyspaceWideInKeysScope(spec.name));
             }
             if let Some(key) = keys.iter().find(|k| !declared.contains(k.as_ref())) {
-                return Err(StoreError::KeyNotDeclared(String::from_utf8_lossy(key).into_owned()));
+                return Err(StoreError::KeyNotDeclared(
+                    String::from_utf8_lossy(key).into_owned(),
+                ));
             }
         }
         if self.lazy && !self.holding && (!keys.is_empty() || spec.is_keyspace_wide()) {
             let deadline = self.deadline.unwrap_or_else(Instant::now);
-            if !self.store.locks().acquire(self.id, &Want::Everything, deadline) {
+            if !self
+                .store
+                .locks()
+                .acquire(self.id, &Want::Everything, deadline)
+            {
                 return Err(StoreError::LockTimeout);
             }
             self.holding = true;

@@ -23,7 +23,9 @@ use ferrite_store::{Store, StoreConfig};
 static REDIS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn redis_lock() -> std::sync::MutexGuard<'static, ()> {
-    REDIS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    REDIS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 struct Conn {
@@ -34,8 +36,13 @@ struct Conn {
 impl Conn {
     fn new(port: u16, resp3: bool) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("redis-server running");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut conn = Conn { stream, buf: Vec::new() };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut conn = Conn {
+            stream,
+            buf: Vec::new(),
+        };
         if resp3 {
             conn.call(&[Bytes::from_static(b"HELLO"), Bytes::from_static(b"3")]);
         }
@@ -70,8 +77,13 @@ fn sorted_elements(raw: &[u8]) -> Vec<Vec<u8>> {
         // SCAN-family reply: the cursor, then the items in any order.
         Frame::Array(v) if v.len() == 2 && matches!(v[1], Frame::Array(_)) => {
             let mut v = v;
-            let Frame::Array(inner) = v.pop().unwrap() else { unreachable!() };
-            let mut enc: Vec<Vec<u8>> = inner.iter().map(|f| encode_to_vec(f, Protocol::Resp3)).collect();
+            let Frame::Array(inner) = v.pop().unwrap() else {
+                unreachable!()
+            };
+            let mut enc: Vec<Vec<u8>> = inner
+                .iter()
+                .map(|f| encode_to_vec(f, Protocol::Resp3))
+                .collect();
             enc.sort();
             enc.insert(0, encode_to_vec(&v[0], Protocol::Resp3));
             return enc;
@@ -83,7 +95,10 @@ fn sorted_elements(raw: &[u8]) -> Vec<Vec<u8>> {
             .collect(),
         other => vec![other],
     };
-    let mut enc: Vec<Vec<u8>> = items.iter().map(|f| encode_to_vec(f, Protocol::Resp3)).collect();
+    let mut enc: Vec<Vec<u8>> = items
+        .iter()
+        .map(|f| encode_to_vec(f, Protocol::Resp3))
+        .collect();
     enc.sort();
     enc
 }
@@ -92,10 +107,16 @@ fn sorted_elements(raw: &[u8]) -> Vec<Vec<u8>> {
 #[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
 fn replies_match_redis() {
     let _serial = redis_lock();
-    let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
+    let port: u16 = std::env::var("FERRITE_REDIS_PORT")
+        .expect("FERRITE_REDIS_PORT")
+        .parse()
+        .unwrap();
     let only = std::env::var("FERRITE_CASES").ok();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut failures = 0;
     let mut total = 0;
@@ -179,7 +200,10 @@ fn frame_text(f: &Frame) -> String {
 #[ignore = "needs FERRITE_REDIS_PORT and a running redis-server"]
 fn command_table_matches_redis() {
     let _serial = redis_lock();
-    let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
+    let port: u16 = std::env::var("FERRITE_REDIS_PORT")
+        .expect("FERRITE_REDIS_PORT")
+        .parse()
+        .unwrap();
     let mut conn = Conn::new(port, true);
     let mut bad = 0;
     let mut specs: Vec<_> = ferrite_store::commands()
@@ -193,7 +217,9 @@ fn command_table_matches_redis() {
             Bytes::from(spec.name),
         ]);
         let (frame, _) = parse_frame(&raw).unwrap().unwrap();
-        let Frame::Array(mut items) = frame else { panic!("{frame:?}") };
+        let Frame::Array(mut items) = frame else {
+            panic!("{frame:?}")
+        };
         let Some(Frame::Array(info)) = items.pop() else {
             eprintln!("{}: unknown to redis", spec.name);
             bad += 1;
@@ -215,11 +241,18 @@ fn command_table_matches_redis() {
         );
         let got = (
             spec.arity.to_string(),
-            spec.flags.names().iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            spec.flags
+                .names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
             spec.first_key.to_string(),
             spec.last_key.to_string(),
             spec.step.to_string(),
-            spec.acl_categories().iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            spec.acl_categories()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
         );
         if want != got {
             bad += 1;
@@ -231,8 +264,12 @@ fn command_table_matches_redis() {
             Bytes::from(spec.name),
         ]);
         let (frame, _) = parse_frame(&raw).unwrap().unwrap();
-        let Frame::Map(mut pairs) = frame else { panic!() };
-        let Some((_, Frame::Map(doc))) = pairs.pop() else { panic!() };
+        let Frame::Map(mut pairs) = frame else {
+            panic!()
+        };
+        let Some((_, Frame::Map(doc))) = pairs.pop() else {
+            panic!()
+        };
         for (k, v) in doc {
             let k = frame_text(&k);
             let mine = match k.as_str() {
@@ -243,7 +280,12 @@ fn command_table_matches_redis() {
             };
             if frame_text(&v) != mine {
                 bad += 1;
-                eprintln!("{} {k}: redis {:?} ferrite {:?}", spec.name, frame_text(&v), mine);
+                eprintln!(
+                    "{} {k}: redis {:?} ferrite {:?}",
+                    spec.name,
+                    frame_text(&v),
+                    mine
+                );
             }
         }
     }
@@ -257,16 +299,38 @@ fn command_table_matches_redis() {
 fn random_sequences_match_redis() {
     let _serial = redis_lock();
     use rand::{Rng, SeedableRng};
-    let port: u16 = std::env::var("FERRITE_REDIS_PORT").expect("FERRITE_REDIS_PORT").parse().unwrap();
-    let seed: u64 = std::env::var("FERRITE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let steps: usize = std::env::var("FERRITE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let port: u16 = std::env::var("FERRITE_REDIS_PORT")
+        .expect("FERRITE_REDIS_PORT")
+        .parse()
+        .unwrap();
+    let seed: u64 = std::env::var("FERRITE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let steps: usize = std::env::var("FERRITE_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let store = Store::new(StoreConfig::default());
     let mut redis = Conn::new(port, false);
     let mut redis3 = Conn::new(port, true);
     redis.call(&[Bytes::from_static(b"FLUSHALL")]);
     let keys = ["a", "b", "c", "d", "e"];
-    let vals = ["0", "1", "-3", "10", "x", "abc", "1.5", "", "9223372036854775807", "f1", "3e2", " 1"];
+    let vals = [
+        "0",
+        "1",
+        "-3",
+        "10",
+        "x",
+        "abc",
+        "1.5",
+        "",
+        "9223372036854775807",
+        "f1",
+        "3e2",
+        " 1",
+    ];
     let mut failures = 0;
     for step in 0..steps {
         let mut k = || keys[rng.random_range(0..keys.len())].to_owned();
@@ -289,8 +353,18 @@ fn random_sequences_match_redis() {
             8 => vec!["INCRBYFLOAT".into(), k1, v],
             9 => vec!["APPEND".into(), k1, v],
             10 => vec!["STRLEN".into(), k1],
-            11 => vec!["GETRANGE".into(), k1, n.clone(), rng.random_range(-4i64..4).to_string()],
-            12 => vec!["SETRANGE".into(), k1, rng.random_range(0i64..5).to_string(), v],
+            11 => vec![
+                "GETRANGE".into(),
+                k1,
+                n.clone(),
+                rng.random_range(-4i64..4).to_string(),
+            ],
+            12 => vec![
+                "SETRANGE".into(),
+                k1,
+                rng.random_range(0i64..5).to_string(),
+                v,
+            ],
             13 => vec!["GETDEL".into(), k1],
             14 => vec!["GETEX".into(), k1, "PERSIST".into()],
             15 => vec!["MSET".into(), k1, v, k2, w],
@@ -299,8 +373,17 @@ fn random_sequences_match_redis() {
             18 => vec!["SETNX".into(), k1, v],
             19 => vec!["DEL".into(), k1, k2],
             20 => vec!["EXISTS".into(), k1, k2, k3],
-            21 => vec!["EXPIRE".into(), k1, (rng.random_range(-2i64..1000)).to_string()],
-            22 => vec!["EXPIRE".into(), k1, "500".into(), ["NX", "XX", "GT", "LT"][rng.random_range(0..4)].into()],
+            21 => vec![
+                "EXPIRE".into(),
+                k1,
+                (rng.random_range(-2i64..1000)).to_string(),
+            ],
+            22 => vec![
+                "EXPIRE".into(),
+                k1,
+                "500".into(),
+                ["NX", "XX", "GT", "LT"][rng.random_range(0..4)].into(),
+            ],
             23 => vec!["TTL".into(), k1],
             24 => vec!["PERSIST".into(), k1],
             25 => vec!["TYPE".into(), k1],
@@ -340,8 +423,20 @@ fn random_sequences_match_redis() {
             59 => vec!["GETEX".into(), k1, "EX".into(), n],
             60 => vec!["EXPIREAT".into(), k1, "1".into()],
             61 => vec!["SPOP".into(), k1, "100".into()],
-            62 => vec!["~SSCAN".into(), k1, "0".into(), "COUNT".into(), "1000".into()],
-            63 => vec!["~HSCAN".into(), k1, "0".into(), "COUNT".into(), "1000".into()],
+            62 => vec![
+                "~SSCAN".into(),
+                k1,
+                "0".into(),
+                "COUNT".into(),
+                "1000".into(),
+            ],
+            63 => vec![
+                "~HSCAN".into(),
+                k1,
+                "0".into(),
+                "COUNT".into(),
+                "1000".into(),
+            ],
             64 => vec!["SETEX".into(), k1, n, v],
             65 => vec!["HMSET".into(), k1, v.clone(), w.clone(), w, v],
             66 => vec!["DECR".into(), k1],
@@ -353,10 +448,19 @@ fn random_sequences_match_redis() {
         let argv: Vec<Bytes> = line
             .iter()
             .enumerate()
-            .map(|(i, s)| Bytes::from(if i == 0 { s.trim_start_matches('~').to_owned() } else { s.clone() }))
+            .map(|(i, s)| {
+                Bytes::from(if i == 0 {
+                    s.trim_start_matches('~').to_owned()
+                } else {
+                    s.clone()
+                })
+            })
             .collect();
         let want = redis.call(&argv);
-        let got = encode_to_vec(&store.execute(0, &argv).expect("not blocked"), Protocol::Resp2);
+        let got = encode_to_vec(
+            &store.execute(0, &argv).expect("not blocked"),
+            Protocol::Resp2,
+        );
         let same = if unordered || line[0] == "SPOP" || line[0] == "SRANDMEMBER" {
             sorted_elements(&want) == sorted_elements(&got)
         } else {
@@ -365,7 +469,9 @@ fn random_sequences_match_redis() {
         let readonly = ferrite_store::lookup(&argv[0]).is_some_and(|s| !s.is_write());
         let same3 = !readonly || {
             let want3 = redis3.call(&argv);
-            let frame3 = store.execute_with(0, &argv, Protocol::Resp3).expect("not blocked");
+            let frame3 = store
+                .execute_with(0, &argv, Protocol::Resp3)
+                .expect("not blocked");
             let got3 = encode_to_vec(&frame3, Protocol::Resp3);
             let ok = if unordered || line[0] == "SRANDMEMBER" {
                 sorted_elements(&want3) == sorted_elements(&got3)

@@ -39,9 +39,22 @@ impl Drop for Server {
 }
 
 fn start_redis() -> Option<Server> {
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -65,8 +78,13 @@ struct Redis {
 impl Redis {
     fn connect(port: u16) -> Redis {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis-server");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("set timeout");
-        Redis { stream, buf: Vec::new() }
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set timeout");
+        Redis {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends one command; returns the raw reply bytes.
@@ -85,7 +103,10 @@ impl Redis {
                 return reply;
             }
             let mut chunk = [0u8; 16384];
-            let n = self.stream.read(&mut chunk).expect("read from redis-server");
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .expect("read from redis-server");
             assert!(n > 0, "redis-server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -94,10 +115,32 @@ impl Redis {
 
 const MEMBERS: &[&str] = &["a", "b", "c", "d", "e", "f", "g", ""];
 const SCORES: &[&str] = &[
-    "0", "1", "2", "-1", "1.5", "-2.5", "3e2", "0x10", "inf", "-inf", "+inf", "-0", "0.1", "abc", "nan", "1e400", "",
-    "0e5", "1e-320", "1e-400", "0x1p-2000", "-Infinity",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "1.5",
+    "-2.5",
+    "3e2",
+    "0x10",
+    "inf",
+    "-inf",
+    "+inf",
+    "-0",
+    "0.1",
+    "abc",
+    "nan",
+    "1e400",
+    "",
+    "0e5",
+    "1e-320",
+    "1e-400",
+    "0x1p-2000",
+    "-Infinity",
 ];
-const BOUNDS: &[&str] = &["-inf", "+inf", "0", "1", "(1", "2", "(2", "-1", "1.5", "(1.5", "x", "(", "inf", "(-inf"];
+const BOUNDS: &[&str] = &[
+    "-inf", "+inf", "0", "1", "(1", "2", "(2", "-1", "1.5", "(1.5", "x", "(", "inf", "(-inf",
+];
 const LEX: &[&str] = &["-", "+", "[a", "(a", "[c", "(c", "[e", "(g", "a", "[", "("];
 const INDEXES: &[&str] = &["0", "1", "2", "-1", "-2", "-5", "5", "10", "-10", "x"];
 const COUNTS: &[&str] = &["0", "1", "2", "3", "10", "-1", "x"];
@@ -147,57 +190,137 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     match rng.random_range(0..42) {
         0..=4 => zadd_args(rng, key, false, &mut a),
         5 => zadd_args(rng, "zl", true, &mut a),
-        6 => a.extend(["zincrby".into(), key.into(), pick(rng, SCORES).into(), pick(rng, MEMBERS).into()]),
-        7 => a.extend(["zrem".into(), key.into(), pick(rng, MEMBERS).into(), pick(rng, MEMBERS).into()]),
+        6 => a.extend([
+            "zincrby".into(),
+            key.into(),
+            pick(rng, SCORES).into(),
+            pick(rng, MEMBERS).into(),
+        ]),
+        7 => a.extend([
+            "zrem".into(),
+            key.into(),
+            pick(rng, MEMBERS).into(),
+            pick(rng, MEMBERS).into(),
+        ]),
         8 => a.extend(["zcard".into(), key.into()]),
         9 => a.extend(["zscore".into(), key.into(), pick(rng, MEMBERS).into()]),
-        10 => a.extend(["zmscore".into(), key.into(), pick(rng, MEMBERS).into(), pick(rng, MEMBERS).into()]),
+        10 => a.extend([
+            "zmscore".into(),
+            key.into(),
+            pick(rng, MEMBERS).into(),
+            pick(rng, MEMBERS).into(),
+        ]),
         11 => {
             a.extend(["zrange".into(), key.into()]);
             let by = rng.random_range(0..3);
             if by == 0 {
                 a.extend([pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]);
             } else {
-                a.extend([pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into(), "byscore".into()]);
+                a.extend([
+                    pick(rng, BOUNDS).into(),
+                    pick(rng, BOUNDS).into(),
+                    "byscore".into(),
+                ]);
             }
             range_opts(rng, &mut a, &["rev", "withscores", "limit"]);
         }
         12 => {
-            a.extend(["zrange".into(), "zl".into(), pick(rng, LEX).into(), pick(rng, LEX).into(), "bylex".into()]);
+            a.extend([
+                "zrange".into(),
+                "zl".into(),
+                pick(rng, LEX).into(),
+                pick(rng, LEX).into(),
+                "bylex".into(),
+            ]);
             range_opts(rng, &mut a, &["rev", "limit"]);
         }
         13 => {
-            a.extend(["zrangebyscore".into(), key.into(), pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into()]);
+            a.extend([
+                "zrangebyscore".into(),
+                key.into(),
+                pick(rng, BOUNDS).into(),
+                pick(rng, BOUNDS).into(),
+            ]);
             range_opts(rng, &mut a, &["withscores", "limit"]);
         }
         14 => {
-            a.extend(["zrevrangebyscore".into(), key.into(), pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into()]);
+            a.extend([
+                "zrevrangebyscore".into(),
+                key.into(),
+                pick(rng, BOUNDS).into(),
+                pick(rng, BOUNDS).into(),
+            ]);
             range_opts(rng, &mut a, &["withscores", "limit"]);
         }
         15 => {
-            a.extend(["zrevrange".into(), key.into(), pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]);
+            a.extend([
+                "zrevrange".into(),
+                key.into(),
+                pick(rng, INDEXES).into(),
+                pick(rng, INDEXES).into(),
+            ]);
             range_opts(rng, &mut a, &["withscores"]);
         }
         16 => {
-            let cmd = if rng.random_bool(0.5) { "zrangebylex" } else { "zrevrangebylex" };
-            a.extend([cmd.into(), "zl".into(), pick(rng, LEX).into(), pick(rng, LEX).into()]);
+            let cmd = if rng.random_bool(0.5) {
+                "zrangebylex"
+            } else {
+                "zrevrangebylex"
+            };
+            a.extend([
+                cmd.into(),
+                "zl".into(),
+                pick(rng, LEX).into(),
+                pick(rng, LEX).into(),
+            ]);
             range_opts(rng, &mut a, &["limit"]);
         }
         17 => {
-            let cmd = if rng.random_bool(0.5) { "zrank" } else { "zrevrank" };
+            let cmd = if rng.random_bool(0.5) {
+                "zrank"
+            } else {
+                "zrevrank"
+            };
             a.extend([cmd.into(), key.into(), pick(rng, MEMBERS).into()]);
         }
-        18 => a.extend(["zcount".into(), key.into(), pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into()]),
-        19 => a.extend(["zlexcount".into(), "zl".into(), pick(rng, LEX).into(), pick(rng, LEX).into()]),
-        20 => {
-            match rng.random_range(0..3) {
-                0 => a.extend(["zremrangebyscore".into(), key.into(), pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into()]),
-                1 => a.extend(["zremrangebyrank".into(), key.into(), pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]),
-                _ => a.extend(["zremrangebylex".into(), "zl".into(), pick(rng, LEX).into(), pick(rng, LEX).into()]),
-            }
-        }
+        18 => a.extend([
+            "zcount".into(),
+            key.into(),
+            pick(rng, BOUNDS).into(),
+            pick(rng, BOUNDS).into(),
+        ]),
+        19 => a.extend([
+            "zlexcount".into(),
+            "zl".into(),
+            pick(rng, LEX).into(),
+            pick(rng, LEX).into(),
+        ]),
+        20 => match rng.random_range(0..3) {
+            0 => a.extend([
+                "zremrangebyscore".into(),
+                key.into(),
+                pick(rng, BOUNDS).into(),
+                pick(rng, BOUNDS).into(),
+            ]),
+            1 => a.extend([
+                "zremrangebyrank".into(),
+                key.into(),
+                pick(rng, INDEXES).into(),
+                pick(rng, INDEXES).into(),
+            ]),
+            _ => a.extend([
+                "zremrangebylex".into(),
+                "zl".into(),
+                pick(rng, LEX).into(),
+                pick(rng, LEX).into(),
+            ]),
+        },
         21 => {
-            let cmd = if rng.random_bool(0.5) { "zpopmin" } else { "zpopmax" };
+            let cmd = if rng.random_bool(0.5) {
+                "zpopmin"
+            } else {
+                "zpopmax"
+            };
             a.extend([cmd.into(), key.into()]);
             if rng.random_bool(0.6) {
                 a.push(pick(rng, COUNTS).into());
@@ -207,7 +330,10 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             let key = if key == "zbig" { "z1" } else { key };
             a.extend(["zscan".into(), key.into(), "0".into()]);
             if rng.random_bool(0.5) {
-                a.extend(["match".into(), pick(rng, &["*", "[a-c]", "?", "x*", "*e"]).into()]);
+                a.extend([
+                    "match".into(),
+                    pick(rng, &["*", "[a-c]", "?", "x*", "*e"]).into(),
+                ]);
             }
             if rng.random_bool(0.3) {
                 a.extend(["count".into(), pick(rng, COUNTS).into()]);
@@ -228,11 +354,31 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             }
         }
         27 => a.extend(["llen".into(), lkey.into()]),
-        28 => a.extend(["lrange".into(), lkey.into(), pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]),
+        28 => a.extend([
+            "lrange".into(),
+            lkey.into(),
+            pick(rng, INDEXES).into(),
+            pick(rng, INDEXES).into(),
+        ]),
         29 => a.extend(["lindex".into(), lkey.into(), pick(rng, INDEXES).into()]),
-        30 => a.extend(["lset".into(), lkey.into(), pick(rng, INDEXES).into(), pick(rng, MEMBERS).into()]),
-        31 => a.extend(["lrem".into(), lkey.into(), pick(rng, INDEXES).into(), pick(rng, MEMBERS).into()]),
-        32 => a.extend(["ltrim".into(), lkey.into(), pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]),
+        30 => a.extend([
+            "lset".into(),
+            lkey.into(),
+            pick(rng, INDEXES).into(),
+            pick(rng, MEMBERS).into(),
+        ]),
+        31 => a.extend([
+            "lrem".into(),
+            lkey.into(),
+            pick(rng, INDEXES).into(),
+            pick(rng, MEMBERS).into(),
+        ]),
+        32 => a.extend([
+            "ltrim".into(),
+            lkey.into(),
+            pick(rng, INDEXES).into(),
+            pick(rng, INDEXES).into(),
+        ]),
         33 => a.extend([
             "linsert".into(),
             lkey.into(),
@@ -244,11 +390,25 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             let list = rng.random_bool(0.5);
             let n = rng.random_range(1..=3);
             a.push(if list { "lmpop" } else { "zmpop" }.into());
-            a.push(if rng.random_ratio(1, 15) { pick(rng, &["0", "-1", "x", "5"]).to_string() } else { n.to_string() });
+            a.push(if rng.random_ratio(1, 15) {
+                pick(rng, &["0", "-1", "x", "5"]).to_string()
+            } else {
+                n.to_string()
+            });
             for _ in 0..n {
                 a.push(pick(rng, if list { LKEYS } else { ZKEYS }).into());
             }
-            a.push(pick(rng, if list { &["left", "RIGHT", "min"] } else { &["MIN", "max", "left"] }).into());
+            a.push(
+                pick(
+                    rng,
+                    if list {
+                        &["left", "RIGHT", "min"]
+                    } else {
+                        &["MIN", "max", "left"]
+                    },
+                )
+                .into(),
+            );
             if rng.random_bool(0.5) {
                 a.extend(["count".into(), pick(rng, COUNTS).into()]);
             }
@@ -256,10 +416,17 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
         36 | 37 => {
             // Set operations; zbig only for replies (a large stored result
             // would make ZSCAN of its destination walk hash order).
-            let (name, store) = *[("zunion", false), ("zinter", false), ("zdiff", false), ("zintercard", false),
-                ("zunionstore", true), ("zinterstore", true), ("zdiffstore", true)]
-                .choose(rng)
-                .expect("non-empty");
+            let (name, store) = *[
+                ("zunion", false),
+                ("zinter", false),
+                ("zdiff", false),
+                ("zintercard", false),
+                ("zunionstore", true),
+                ("zinterstore", true),
+                ("zdiffstore", true),
+            ]
+            .choose(rng)
+            .expect("non-empty");
             let sources: &[&str] = if store {
                 &["z1", "z2", "zl", "sset", "s", "l1", "nokey"]
             } else {
@@ -270,7 +437,11 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
                 a.push(pick(rng, &["z1", "z2", "zd", "s", "l1"]).into());
             }
             let n = rng.random_range(1..=3);
-            a.push(if rng.random_ratio(1, 15) { pick(rng, &["0", "-1", "x", "5"]).to_string() } else { n.to_string() });
+            a.push(if rng.random_ratio(1, 15) {
+                pick(rng, &["0", "-1", "x", "5"]).to_string()
+            } else {
+                n.to_string()
+            });
             for _ in 0..n {
                 a.push(pick(rng, sources).into());
             }
@@ -286,7 +457,10 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
                     }
                 }
                 if rng.random_ratio(1, 3) {
-                    a.extend(["aggregate".into(), pick(rng, &["sum", "MIN", "max", "avg"]).into()]);
+                    a.extend([
+                        "aggregate".into(),
+                        pick(rng, &["sum", "MIN", "max", "avg"]).into(),
+                    ]);
                 }
                 if rng.random_ratio(1, 2) {
                     a.push("withscores".into());
@@ -297,11 +471,19 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             // Never from zbig: a large result would make the destination a
             // skiplist in Redis, whose ZSCAN order differs.
             let src = pick(rng, &["z1", "z2", "zl", "s", "l1"]);
-            a.extend(["zrangestore".into(), pick(rng, &["z1", "z2", "zd", "s", "l1"]).into(), src.into()]);
+            a.extend([
+                "zrangestore".into(),
+                pick(rng, &["z1", "z2", "zd", "s", "l1"]).into(),
+                src.into(),
+            ]);
             if src == "zl" && rng.random_bool(0.5) {
                 a.extend([pick(rng, LEX).into(), pick(rng, LEX).into(), "bylex".into()]);
             } else if rng.random_bool(0.5) {
-                a.extend([pick(rng, BOUNDS).into(), pick(rng, BOUNDS).into(), "byscore".into()]);
+                a.extend([
+                    pick(rng, BOUNDS).into(),
+                    pick(rng, BOUNDS).into(),
+                    "byscore".into(),
+                ]);
             } else {
                 a.extend([pick(rng, INDEXES).into(), pick(rng, INDEXES).into()]);
             }
@@ -332,8 +514,17 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
 fn run(seed: u64, steps: usize, resp3: bool, server: &Server) {
     let mut redis = Redis::connect(server.port);
     let store = Store::new(StoreConfig::default());
-    let protocol = if resp3 { Protocol::Resp3 } else { Protocol::Resp2 };
-    let argv = |parts: &[String]| parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect::<Vec<_>>();
+    let protocol = if resp3 {
+        Protocol::Resp3
+    } else {
+        Protocol::Resp2
+    };
+    let argv = |parts: &[String]| {
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect::<Vec<_>>()
+    };
     if resp3 {
         redis.call(&argv(&["hello".into(), "3".into()]));
     }
@@ -343,7 +534,10 @@ fn run(seed: u64, steps: usize, resp3: bool, server: &Server) {
         big.push(format!("{}", (i % 150) as f64 / 2.0 - 20.0));
         big.push(format!("m{i}"));
     }
-    let sset = ["sadd", "sset", "a", "c", "e", "x"].iter().map(|s| s.to_string()).collect();
+    let sset = ["sadd", "sset", "a", "c", "e", "x"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for setup in [vec!["set".to_string(), "s".into(), "x".into()], sset, big] {
         redis.call(&argv(&setup));
         store.execute(0, &argv(&setup)).expect("not blocked");
@@ -370,8 +564,14 @@ fn random_commands_match_redis() {
         eprintln!("redis-server not installed: differential test skipped");
         return;
     };
-    let steps = std::env::var("FERRITE_DIFF_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
-    let seeds: Vec<u64> = match std::env::var("FERRITE_DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
+    let steps = std::env::var("FERRITE_DIFF_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let seeds: Vec<u64> = match std::env::var("FERRITE_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         Some(seed) => vec![seed],
         None => vec![rand::random(), rand::random()],
     };

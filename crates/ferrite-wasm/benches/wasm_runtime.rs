@@ -36,7 +36,11 @@ fn big_module() -> Vec<u8> {
     let mut i = 0;
     loop {
         // Cranelift compiles every function; only a few are exported.
-        let export = if i % 100 == 0 { format!("(export \"f{i}\") ") } else { String::new() };
+        let export = if i % 100 == 0 {
+            format!("(export \"f{i}\") ")
+        } else {
+            String::new()
+        };
         wat.push_str(&format!(
             "(func $f{i} {export}(param $a i64) (param $b i64) (result i64) (local $t i64)
                (local.set $t (i64.mul (local.get $a) (i64.const {i})))
@@ -70,10 +74,20 @@ fn with_nonce(base: &[u8], nonce: u64) -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let store = Arc::new(Store::new(StoreConfig::default()));
-    let executor = WasmExecutor::builder().pool_size(2, 16).keyspace(store).build().unwrap();
-    executor.load("trivial", wat::parse_str(TRIVIAL).unwrap(), None).unwrap();
+    let executor = WasmExecutor::builder()
+        .pool_size(2, 16)
+        .keyspace(store)
+        .build()
+        .unwrap();
     executor
-        .load("rl", wat::parse_str(RATE_LIMIT).unwrap(), Some(FunctionPermissions::read_write()))
+        .load("trivial", wat::parse_str(TRIVIAL).unwrap(), None)
+        .unwrap();
+    executor
+        .load(
+            "rl",
+            wat::parse_str(RATE_LIMIT).unwrap(),
+            Some(FunctionPermissions::read_write()),
+        )
         .unwrap();
 
     c.bench_function("warm_trivial_call", |b| {
@@ -86,13 +100,21 @@ fn benches(c: &mut Criterion) {
         .keyspace(Arc::new(Store::new(StoreConfig::default())))
         .build()
         .unwrap();
-    inline.load("trivial", wat::parse_str(TRIVIAL).unwrap(), None).unwrap();
+    inline
+        .load("trivial", wat::parse_str(TRIVIAL).unwrap(), None)
+        .unwrap();
     c.bench_function("warm_trivial_call_inline_instantiation", |b| {
         b.iter(|| black_box(inline.call("trivial", "f", vec![], None).unwrap()))
     });
     drop(inline);
     c.bench_function("warm_rate_limit_call_3_host_calls", |b| {
-        let args = || vec![WasmValue::Bytes(b"rate:user:1".to_vec()), WasmValue::I64(i32::MAX.into()), WasmValue::I64(60)];
+        let args = || {
+            vec![
+                WasmValue::Bytes(b"rate:user:1".to_vec()),
+                WasmValue::I64(i32::MAX.into()),
+                WasmValue::I64(60),
+            ]
+        };
         b.iter(|| black_box(executor.call("rl", "rate_limit", args(), None).unwrap()))
     });
 
@@ -108,7 +130,16 @@ fn benches(c: &mut Criterion) {
                 with_nonce(&base, nonce)
             },
             |bytes| {
-                executor.load_with("big", &bytes, LoadOptions { replace: true, ..Default::default() }).unwrap();
+                executor
+                    .load_with(
+                        "big",
+                        &bytes,
+                        LoadOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
             },
             BatchSize::PerIteration,
         )

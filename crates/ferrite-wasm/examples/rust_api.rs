@@ -15,7 +15,8 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Load function
     let wasm_bytes = wat::parse_str(include_str!("rate_limit.wat"))?;
-    let permissions = FunctionPermissions::read_write().with_allowed_keys(vec!["rate:*".to_string()]);
+    let permissions =
+        FunctionPermissions::read_write().with_allowed_keys(vec!["rate:*".to_string()]);
 
     executor.load("rate_limit", wasm_bytes, Some(permissions))?;
 
@@ -47,7 +48,11 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result = executor.call(
         "rate_limit",
         "rate_limit",
-        vec![WasmValue::Bytes(b"admin:1".to_vec()), WasmValue::I64(1), WasmValue::I64(1)],
+        vec![
+            WasmValue::Bytes(b"admin:1".to_vec()),
+            WasmValue::I64(1),
+            WasmValue::I64(1),
+        ],
         None,
     );
     match result {

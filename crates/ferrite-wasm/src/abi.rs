@@ -207,15 +207,18 @@ pub(crate) fn find_abi_section(bytes: &[u8]) -> Result<Option<String>, WasmError
                 continue;
             }
             if found.is_some() {
-                return Err(WasmError::InvalidModule(format!("more than one '{ABI_SECTION}' section")));
+                return Err(WasmError::InvalidModule(format!(
+                    "more than one '{ABI_SECTION}' section"
+                )));
             }
             if reader.data().len() > ABI_SECTION_BYTES_MAX {
                 return Err(WasmError::InvalidModule(format!(
                     "'{ABI_SECTION}' section larger than {ABI_SECTION_BYTES_MAX} bytes"
                 )));
             }
-            let text = std::str::from_utf8(reader.data())
-                .map_err(|_| WasmError::InvalidModule(format!("'{ABI_SECTION}' section is not UTF-8")))?;
+            let text = std::str::from_utf8(reader.data()).map_err(|_| {
+                WasmError::InvalidModule(format!("'{ABI_SECTION}' section is not UTF-8"))
+            })?;
             found = Some(text.to_string());
         }
     }
@@ -227,9 +230,13 @@ pub(crate) fn parse_abi_section(text: &str) -> Result<Vec<(String, DeclaredSigna
     let bad = |line: usize, why: &str| {
         WasmError::InvalidModule(format!("'{ABI_SECTION}' section line {}: {why}", line + 1))
     };
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     match lines.next() {
-        Some((_, first)) if first.split_whitespace().collect::<Vec<_>>() == ["ferrite-abi", "1"] => {}
+        Some((_, first))
+            if first.split_whitespace().collect::<Vec<_>>() == ["ferrite-abi", "1"] => {}
         Some((i, _)) => return Err(bad(i, "expected 'ferrite-abi 1'")),
         None => return Err(bad(0, "empty section")),
     }
@@ -255,14 +262,19 @@ pub(crate) fn parse_abi_section(text: &str) -> Result<Vec<(String, DeclaredSigna
         let mut result = None;
         while let Some(word) = words.next() {
             if word == "->" {
-                let ty = words.next().and_then(AbiType::parse).ok_or_else(|| bad(i, "bad result type"))?;
+                let ty = words
+                    .next()
+                    .and_then(AbiType::parse)
+                    .ok_or_else(|| bad(i, "bad result type"))?;
                 result = Some(ty);
                 if words.next().is_some() {
                     return Err(bad(i, "text after the result type"));
                 }
                 break;
             }
-            let (pname, pty) = word.split_once(':').ok_or_else(|| bad(i, "parameter must be name:type"))?;
+            let (pname, pty) = word
+                .split_once(':')
+                .ok_or_else(|| bad(i, "parameter must be name:type"))?;
             let ty = AbiType::parse(pty)
                 .filter(|t| *t != AbiType::Nil)
                 .ok_or_else(|| bad(i, "bad parameter type"))?;
@@ -277,13 +289,27 @@ pub(crate) fn parse_abi_section(text: &str) -> Result<Vec<(String, DeclaredSigna
         if out.len() >= EXPORTS_MAX {
             return Err(bad(i, "too many declarations"));
         }
-        out.push((name.to_string(), DeclaredSignature { convention, params, result }));
+        out.push((
+            name.to_string(),
+            DeclaredSignature {
+                convention,
+                params,
+                result,
+            },
+        ));
     }
     Ok(out)
 }
 
-fn classify(name: &str, ty: &FuncType, declared: Option<DeclaredSignature>) -> Result<ExportInfo, WasmError> {
-    let unsupported = |reason: String| WasmError::UnsupportedExport { name: name.to_string(), reason };
+fn classify(
+    name: &str,
+    ty: &FuncType,
+    declared: Option<DeclaredSignature>,
+) -> Result<ExportInfo, WasmError> {
+    let unsupported = |reason: String| WasmError::UnsupportedExport {
+        name: name.to_string(),
+        reason,
+    };
     if name.contains('.') {
         return Err(unsupported("function names may not contain '.'".into()));
     }
@@ -291,14 +317,18 @@ fn classify(name: &str, ty: &FuncType, declared: Option<DeclaredSignature>) -> R
     let results: Vec<ValType> = ty.results().collect();
     let nums: Option<Vec<NumType>> = params.iter().map(NumType::from_val).collect();
     let Some(nums) = nums else {
-        return Err(unsupported("parameters must be i32, i64, f32 or f64".into()));
+        return Err(unsupported(
+            "parameters must be i32, i64, f32 or f64".into(),
+        ));
     };
     if nums.len() > PARAMS_MAX {
         return Err(unsupported(format!("more than {PARAMS_MAX} parameters")));
     }
     let result = match results.as_slice() {
         [] => None,
-        [one] => Some(NumType::from_val(one).ok_or_else(|| unsupported("result must be a number".into()))?),
+        [one] => Some(
+            NumType::from_val(one).ok_or_else(|| unsupported("result must be a number".into()))?,
+        ),
         _ => return Err(unsupported("more than one result".into())),
     };
     let by_signature = if nums.is_empty() && result.is_none() {
@@ -320,25 +350,42 @@ fn classify(name: &str, ty: &FuncType, declared: Option<DeclaredSignature>) -> R
             )))
         }
     };
-    let params = if convention == Convention::Typed { nums } else { Vec::new() };
-    Ok(ExportInfo { name: name.to_string(), convention, params, result, declared })
+    let params = if convention == Convention::Typed {
+        nums
+    } else {
+        Vec::new()
+    };
+    Ok(ExportInfo {
+        name: name.to_string(),
+        convention,
+        params,
+        result,
+        declared,
+    })
 }
 
 /// Classifies every callable export of `module`; `bytes` are the module's
 /// bytes (for the custom section). Fails naming the first bad export.
-pub(crate) fn classify_exports(module: &Module, bytes: &[u8]) -> Result<Vec<ExportInfo>, WasmError> {
+pub(crate) fn classify_exports(
+    module: &Module,
+    bytes: &[u8],
+) -> Result<Vec<ExportInfo>, WasmError> {
     let mut declared = match find_abi_section(bytes)? {
         Some(text) => parse_abi_section(&text)?,
         None => Vec::new(),
     };
     let mut out = Vec::new();
     for export in module.exports() {
-        let Some(func) = export.ty().func().cloned() else { continue };
+        let Some(func) = export.ty().func().cloned() else {
+            continue;
+        };
         if is_reserved(export.name()) {
             continue;
         }
         if out.len() >= EXPORTS_MAX {
-            return Err(WasmError::InvalidModule(format!("more than {EXPORTS_MAX} callable exports")));
+            return Err(WasmError::InvalidModule(format!(
+                "more than {EXPORTS_MAX} callable exports"
+            )));
         }
         let decl = declared
             .iter()
@@ -360,27 +407,44 @@ mod tests {
 
     #[test]
     fn section_parses() {
-        let s = "ferrite-abi 1\nfn rate_limit sdk key:str limit:i64 window:i64 -> i64\n\nfn raw raw\n";
+        let s =
+            "ferrite-abi 1\nfn rate_limit sdk key:str limit:i64 window:i64 -> i64\n\nfn raw raw\n";
         let parsed = parse_abi_section(s).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].0, "rate_limit");
         assert_eq!(parsed[0].1.params.len(), 3);
         assert_eq!(parsed[0].1.result, Some(AbiType::I64));
-        assert_eq!(parsed[0].1.to_string(), "(key: str, limit: i64, window: i64) -> i64");
+        assert_eq!(
+            parsed[0].1.to_string(),
+            "(key: str, limit: i64, window: i64) -> i64"
+        );
         assert_eq!(parsed[1].1.convention, Convention::Raw);
         assert!(parse_abi_section("ferrite-abi 2\n").is_err());
         assert!(parse_abi_section("ferrite-abi 1\nfn x magic\n").is_err());
         assert!(parse_abi_section("ferrite-abi 1\nfn x sdk a:float\n").is_err());
         assert!(parse_abi_section("ferrite-abi 1\nfn x sdk\nfn x sdk\n").is_err());
         // Concatenated per-function blocks (the Rust SDK) repeat the header.
-        let blocks = parse_abi_section("ferrite-abi 1\nfn a sdk -> nil\nferrite-abi 1\nfn b sdk x:i64\n").unwrap();
-        assert_eq!(blocks.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let blocks =
+            parse_abi_section("ferrite-abi 1\nfn a sdk -> nil\nferrite-abi 1\nfn b sdk x:i64\n")
+                .unwrap();
+        assert_eq!(
+            blocks.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert!(parse_abi_section("ferrite-abi 1\nferrite-abi 2\n").is_err());
     }
 
     #[test]
     fn reserved_names() {
-        for n in ["_start", "_initialize", "__new", "cabi_realloc", "asyncify_start", "malloc", "ferrite_alloc"] {
+        for n in [
+            "_start",
+            "_initialize",
+            "__new",
+            "cabi_realloc",
+            "asyncify_start",
+            "malloc",
+            "ferrite_alloc",
+        ] {
             assert!(is_reserved(n), "{n}");
         }
         assert!(!is_reserved("rate_limit"));

@@ -150,7 +150,9 @@ pub(crate) fn normalize_error_text(raw: &[u8]) -> String {
     let word = text.split(' ').next().unwrap_or("");
     let has_code = !word.is_empty()
         && word.len() < text.len()
-        && word.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     if has_code {
         text
     } else {
@@ -164,7 +166,10 @@ mod tests {
 
     #[test]
     fn error_text_code_word() {
-        assert_eq!(normalize_error_text(b"INVALID bad input"), "INVALID bad input");
+        assert_eq!(
+            normalize_error_text(b"INVALID bad input"),
+            "INVALID bad input"
+        );
         assert_eq!(normalize_error_text(b"bad input"), "ERR bad input");
         assert_eq!(normalize_error_text(b"OOPS"), "ERR OOPS");
         assert_eq!(normalize_error_text(b"a\r\nb"), "ERR a  b");
@@ -172,14 +177,21 @@ mod tests {
 
     #[test]
     fn reply_texts_are_stable() {
-        assert_eq!(WasmError::Timeout(100).reply_text(), "ERR function timed out after 100ms");
-        assert_eq!(WasmError::FuelExhausted.reply_text(), "ERR function exceeded its fuel limit");
+        assert_eq!(
+            WasmError::Timeout(100).reply_text(),
+            "ERR function timed out after 100ms"
+        );
+        assert_eq!(
+            WasmError::FuelExhausted.reply_text(),
+            "ERR function exceeded its fuel limit"
+        );
         assert_eq!(
             WasmError::MemoryLimitExceeded { limit: 65536 }.reply_text(),
             "ERR function exceeded its memory limit of 65536 bytes"
         );
         assert_eq!(
-            WasmError::PermissionDenied("NOPERM function 'f' may not write key 'k'".into()).reply_text(),
+            WasmError::PermissionDenied("NOPERM function 'f' may not write key 'k'".into())
+                .reply_text(),
             "NOPERM function 'f' may not write key 'k'"
         );
     }

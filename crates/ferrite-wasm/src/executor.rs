@@ -11,8 +11,8 @@ use ferrite_protocol::Frame;
 use parking_lot::{Condvar, Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, InstancePre, Module, OptLevel, PoolingAllocationConfig, Store,
-    UpdateDeadline, Val,
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Module, OptLevel,
+    PoolingAllocationConfig, Store, UpdateDeadline, Val,
 };
 
 use crate::abi::{self, Convention, ExportInfo, NumType};
@@ -154,12 +154,16 @@ impl WasmExecutorBuilder {
         self.limits.validate()?;
         self.pool.validate()?;
         if self.instances_max == 0 {
-            return Err(WasmError::InvalidConfig("ERR instances_max must be positive".into()));
+            return Err(WasmError::InvalidConfig(
+                "ERR instances_max must be positive".into(),
+            ));
         }
         let engine = new_engine(&self.limits, self.instances_max)?;
         let keyspace: Arc<dyn Keyspace> = match self.keyspace {
             Some(k) => k,
-            None => Arc::new(ferrite_store::Store::new(ferrite_store::StoreConfig::default())),
+            None => Arc::new(ferrite_store::Store::new(
+                ferrite_store::StoreConfig::default(),
+            )),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -227,7 +231,8 @@ fn new_engine(limits: &ResourceLimits, instances_max: u32) -> Result<Engine, Was
             // that is refused, fall back to on-demand allocation (still
             // copy-on-write images, just slower instantiation).
             tracing::warn!(target: "ferrite::wasm", "pooling allocator unavailable ({e}); using on-demand allocation");
-            Engine::new(&config).map_err(|e| WasmError::Internal(format!("ERR cannot create wasm engine: {e}")))
+            Engine::new(&config)
+                .map_err(|e| WasmError::Internal(format!("ERR cannot create wasm engine: {e}")))
         }
     }
 }
@@ -434,19 +439,34 @@ impl WasmExecutor {
         bytes: impl AsRef<[u8]>,
         permissions: Option<FunctionPermissions>,
     ) -> Result<(), WasmError> {
-        self.load_with(name, bytes.as_ref(), LoadOptions { permissions, limits: None, replace: false })
-            .map(|_| ())
+        self.load_with(
+            name,
+            bytes.as_ref(),
+            LoadOptions {
+                permissions,
+                limits: None,
+                replace: false,
+            },
+        )
+        .map(|_| ())
     }
 
     /// Loads `bytes` under `name`: compiles (once per content hash),
     /// classifies the exports, links the imports and prepares instances.
     /// With `replace`, an existing function is swapped only if everything
     /// succeeded.
-    pub fn load_with(&self, name: &str, bytes: &[u8], options: LoadOptions) -> Result<FunctionInfo, WasmError> {
+    pub fn load_with(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        options: LoadOptions,
+    ) -> Result<FunctionInfo, WasmError> {
         let inner = &self.inner;
         validate_name(name)?;
         if bytes.len() > MODULE_BYTES_MAX {
-            return Err(WasmError::InvalidModule(format!("module larger than {MODULE_BYTES_MAX} bytes")));
+            return Err(WasmError::InvalidModule(format!(
+                "module larger than {MODULE_BYTES_MAX} bytes"
+            )));
         }
         if !options.replace && inner.functions.read().contains_key(name) {
             return Err(WasmError::AlreadyExists(name.to_string()));
@@ -462,26 +482,35 @@ impl WasmExecutor {
         let cached = inner.modules.lock().get(&hash).map(|(m, _)| m.clone());
         let module = match cached {
             Some(m) => m,
-            None => Module::new(&inner.engine, bytes).map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?,
+            None => Module::new(&inner.engine, bytes)
+                .map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?,
         };
         let min_memory_bytes = min_memory_bytes(&module)?;
         if min_memory_bytes > limits.max_memory as u64 {
-            return Err(WasmError::MemoryLimitExceeded { limit: limits.max_memory as u64 });
+            return Err(WasmError::MemoryLimitExceeded {
+                limit: limits.max_memory as u64,
+            });
         }
         let exports = abi::classify_exports(&module, bytes)?;
         if exports.is_empty() {
-            return Err(WasmError::InvalidModule("module has no callable export".into()));
+            return Err(WasmError::InvalidModule(
+                "module has no callable export".into(),
+            ));
         }
         let (linker, imports) = host::build_linker(&inner.engine, &module)?;
         let has_export_func = |n: &str, sig: &str| {
-            module.exports().any(|e| e.name() == n && e.ty().func().is_some_and(|f| host::signature(f) == sig))
+            module
+                .exports()
+                .any(|e| e.name() == n && e.ty().func().is_some_and(|f| host::signature(f) == sig))
         };
         if imports.needs_alloc && !has_export_func("ferrite_alloc", "i:i") {
             return Err(WasmError::InvalidModule(
                 "module imports ferrite_get (i32, i32) -> i32 but exports no ferrite_alloc (i32) -> i32".into(),
             ));
         }
-        let pre = linker.instantiate_pre(&module).map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?;
         let function = Arc::new(Function {
             name: Arc::from(name),
             hash,
@@ -491,7 +520,10 @@ impl WasmExecutor {
             assemblyscript: has_export_func("__new", "ii:i"),
             exports,
             imports,
-            config: Mutex::new(Arc::new(FunctionConfig { limits, permissions: Arc::new(permissions) })),
+            config: Mutex::new(Arc::new(FunctionConfig {
+                limits,
+                permissions: Arc::new(permissions),
+            })),
             stats: FunctionStats::new(),
             pool: Pool {
                 ready: Mutex::new(Vec::new()),
@@ -510,7 +542,9 @@ impl WasmExecutor {
         {
             let mut functions = inner.functions.write();
             if functions.len() >= FUNCTIONS_MAX && !functions.contains_key(name) {
-                return Err(WasmError::InvalidConfig(format!("ERR at most {FUNCTIONS_MAX} functions")));
+                return Err(WasmError::InvalidConfig(format!(
+                    "ERR at most {FUNCTIONS_MAX} functions"
+                )));
             }
             if !options.replace && functions.contains_key(name) {
                 return Err(WasmError::AlreadyExists(name.to_string()));
@@ -529,7 +563,9 @@ impl WasmExecutor {
     /// Unloads a function; calls already running finish.
     pub fn unload(&self, name: &str) -> Result<(), WasmError> {
         let mut functions = self.inner.functions.write();
-        let old = functions.remove(name).ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))?;
+        let old = functions
+            .remove(name)
+            .ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))?;
         release_module(&mut self.inner.modules.lock(), &old.hash);
         Ok(())
     }
@@ -576,7 +612,9 @@ impl WasmExecutor {
         if let Some(limits) = limits {
             self.check_limits(&limits)?;
             if f.min_memory_bytes > limits.max_memory as u64 {
-                return Err(WasmError::MemoryLimitExceeded { limit: limits.max_memory as u64 });
+                return Err(WasmError::MemoryLimitExceeded {
+                    limit: limits.max_memory as u64,
+                });
             }
             config.limits = limits;
         }
@@ -601,31 +639,47 @@ impl WasmExecutor {
     ) -> Result<WasmValue, WasmError> {
         let context = context.unwrap_or_default();
         if args.len() > CALL_ARGS_MAX {
-            return Err(WasmError::BadArguments(format!("ERR at most {CALL_ARGS_MAX} arguments")));
+            return Err(WasmError::BadArguments(format!(
+                "ERR at most {CALL_ARGS_MAX} arguments"
+            )));
         }
         let numkeys = context.num_keys.unwrap_or_else(|| {
-            args.iter().take_while(|a| matches!(a, WasmValue::Bytes(_) | WasmValue::String(_))).count()
+            args.iter()
+                .take_while(|a| matches!(a, WasmValue::Bytes(_) | WasmValue::String(_)))
+                .count()
         });
         if numkeys > args.len() {
-            return Err(WasmError::BadArguments("ERR more keys than arguments".into()));
+            return Err(WasmError::BadArguments(
+                "ERR more keys than arguments".into(),
+            ));
         }
         let bytes: Vec<Bytes> = args.iter().map(WasmValue::to_arg_bytes).collect();
         let f = self.function(module)?;
         let export = find_export(&f, entry)?;
         let keyspace = self.inner.keyspace.clone();
-        let mode = if context.read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+        let mode = if context.read_only {
+            AccessMode::ReadOnly
+        } else {
+            AccessMode::ReadWrite
+        };
         let scope = match context.num_keys {
             Some(k) => KeyScope::Keys(bytes[..k].to_vec()),
             None => KeyScope::Lazy,
         };
-        let frame = self.run_call(&*keyspace, &f, &export, scope, bytes, numkeys, context.db, mode)?;
+        let frame = self.run_call(
+            &*keyspace, &f, &export, scope, bytes, numkeys, context.db, mode,
+        )?;
         Ok(WasmValue::from_frame(&frame))
     }
 
     /// Runs a call as the server makes it (`WASM.CALL name KEYS … ARGS …`)
     /// against `keyspace` and returns the reply. Errors are `Err`; use
     /// [`WasmError::reply_text`] for the client's error reply.
-    pub fn execute(&self, keyspace: &dyn Keyspace, request: CallRequest) -> Result<Frame, WasmError> {
+    pub fn execute(
+        &self,
+        keyspace: &dyn Keyspace,
+        request: CallRequest,
+    ) -> Result<Frame, WasmError> {
         let (module, entry) = match request.function.split_once('.') {
             Some((m, e)) => (m, Some(e)),
             None => (request.function.as_str(), None),
@@ -640,14 +694,25 @@ impl WasmExecutor {
         };
         let numkeys = request.keys.as_ref().map_or(0, Vec::len);
         if numkeys.saturating_add(request.args.len()) > CALL_ARGS_MAX {
-            return Err(WasmError::BadArguments(format!("ERR at most {CALL_ARGS_MAX} arguments")));
+            return Err(WasmError::BadArguments(format!(
+                "ERR at most {CALL_ARGS_MAX} arguments"
+            )));
         }
         let (scope, mut args) = match request.keys {
             Some(keys) => (KeyScope::Keys(keys.clone()), keys),
             None => (KeyScope::Lazy, Vec::new()),
         };
         args.extend(request.args);
-        self.run_call(keyspace, &f, &export, scope, args, numkeys, request.db, request.mode)
+        self.run_call(
+            keyspace,
+            &f,
+            &export,
+            scope,
+            args,
+            numkeys,
+            request.db,
+            request.mode,
+        )
     }
 
     /// Like [`execute`](Self::execute), with errors as error replies.
@@ -741,7 +806,9 @@ impl WasmExecutor {
         let deadline = started + config.limits.max_time;
         let timeout_ms = config.limits.timeout_ms();
         let _slot = acquire_slot(f, deadline, timeout_ms)?;
-        f.pool.last_used_ms.store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+        f.pool
+            .last_used_ms
+            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
 
         let popped = f.pool.ready.lock().pop();
         let refill = f.pool.ready.lock().len() < self.inner.pool.min_instances;
@@ -752,7 +819,10 @@ impl WasmExecutor {
             f.stats.record(false, started.elapsed(), 0, 0);
             e
         };
-        let Ready { mut store, instance } = match popped {
+        let Ready {
+            mut store,
+            instance,
+        } = match popped {
             Some(r) => r,
             None => self.instantiate(f).map_err(fail)?,
         };
@@ -787,7 +857,9 @@ impl WasmExecutor {
         store.data_mut().call.env = None;
         store.data_mut().wasi.finish();
         let outcome = match outcome {
-            Ok(Frame::Error(text)) => Err(WasmError::GuestError(String::from_utf8_lossy(&text).into_owned())),
+            Ok(Frame::Error(text)) => Err(WasmError::GuestError(
+                String::from_utf8_lossy(&text).into_owned(),
+            )),
             other => other,
         };
         match &outcome {
@@ -795,11 +867,15 @@ impl WasmExecutor {
             Err(_) => env.txn.rollback(),
         }
 
-        let fuel_used = config.limits.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = config
+            .limits
+            .max_fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
         let memory_bytes = instance
             .get_memory(&mut store, crate::memory::MEMORY_EXPORT)
             .map_or(0, |m| m.data_size(&store) as u64);
-        f.stats.record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
+        f.stats
+            .record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
         outcome
     }
 }
@@ -808,7 +884,9 @@ fn validate_name(name: &str) -> Result<(), WasmError> {
     if name.is_empty()
         || name.len() > NAME_BYTES_MAX
         || name.contains('.')
-        || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        || name
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     {
         return Err(WasmError::InvalidConfig(format!(
             "ERR invalid function name '{name}': 1 to {NAME_BYTES_MAX} bytes, no '.', spaces or control characters"
@@ -831,7 +909,9 @@ fn min_memory_bytes(module: &Module) -> Result<u64, WasmError> {
     for export in module.exports() {
         if let Some(mem) = export.ty().memory() {
             if mem.is_64() {
-                return Err(WasmError::InvalidModule("64-bit memories are not supported".into()));
+                return Err(WasmError::InvalidModule(
+                    "64-bit memories are not supported".into(),
+                ));
             }
             min = min.max(mem.minimum().saturating_mul(PAGE_BYTES));
         }
@@ -849,10 +929,14 @@ fn min_memory_bytes(module: &Module) -> Result<u64, WasmError> {
 }
 
 fn find_export(f: &Function, entry: &str) -> Result<ExportInfo, WasmError> {
-    f.exports.iter().find(|e| e.name == entry).cloned().ok_or_else(|| WasmError::ExportNotFound {
-        module: f.name.to_string(),
-        export: entry.to_string(),
-    })
+    f.exports
+        .iter()
+        .find(|e| e.name == entry)
+        .cloned()
+        .ok_or_else(|| WasmError::ExportNotFound {
+            module: f.name.to_string(),
+            export: entry.to_string(),
+        })
 }
 
 fn set_wasi_capabilities(state: &mut HostState, permissions: &FunctionPermissions) {
@@ -864,7 +948,9 @@ fn set_wasi_capabilities(state: &mut HostState, permissions: &FunctionPermission
 }
 
 fn set_budget(store: &mut Store<HostState>, limits: &ResourceLimits) -> Result<(), WasmError> {
-    store.set_fuel(limits.max_fuel).map_err(|e| WasmError::Internal(format!("ERR fuel: {e}")))?;
+    store
+        .set_fuel(limits.max_fuel)
+        .map_err(|e| WasmError::Internal(format!("ERR fuel: {e}")))?;
     store.set_epoch_deadline(1);
     Ok(())
 }
@@ -887,7 +973,9 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
             http_timeout_ms: inner.http_timeout_ms,
             http_body_bytes_max: inner.http_body_bytes_max,
         },
-        limiter: Limiter { memory_bytes_max: config.limits.max_memory },
+        limiter: Limiter {
+            memory_bytes_max: config.limits.max_memory,
+        },
         wasi: crate::wasi::WasiCtx::new(f.name.clone()),
     };
     let mut store = Store::new(&inner.engine, state);
@@ -895,7 +983,9 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
     store.epoch_deadline_callback(|ctx| {
         let call = &ctx.data().call;
         if Instant::now() >= call.deadline {
-            Err(wasmtime::Error::new(Raise(WasmError::Timeout(call.timeout_ms))))
+            Err(wasmtime::Error::new(Raise(WasmError::Timeout(
+                call.timeout_ms,
+            ))))
         } else {
             Ok(UpdateDeadline::Continue(1))
         }
@@ -903,7 +993,10 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
     set_wasi_capabilities(store.data_mut(), &config.permissions);
     set_budget(&mut store, &config.limits)?;
     let timeout_ms = config.limits.timeout_ms();
-    let instance = f.pre.instantiate(&mut store).map_err(|e| host::classify(e, timeout_ms))?;
+    let instance = f
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| host::classify(e, timeout_ms))?;
     Ok(Ready { store, instance })
 }
 
@@ -926,7 +1019,11 @@ fn acquire_slot(f: &Function, deadline: Instant, timeout_ms: u64) -> Result<Slot
     loop {
         let running = pool.running.load(Ordering::Acquire);
         if running < max {
-            if pool.running.compare_exchange(running, running + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if pool
+                .running
+                .compare_exchange(running, running + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
                 return Ok(Slot { pool });
             }
             continue;
@@ -954,7 +1051,8 @@ fn run_entry(
         Some(crate::wasi::WasiExit(0)) => Ok(()),
         _ => Err(host::classify(e, timeout_ms)),
     };
-    let classify_reply = |store: &mut Store<HostState>| store.data_mut().call.reply.take().unwrap_or(Frame::Null);
+    let classify_reply =
+        |store: &mut Store<HostState>| store.data_mut().call.reply.take().unwrap_or(Frame::Null);
     if f.has_initialize {
         let init = instance
             .get_typed_func::<(), ()>(&mut *store, "_initialize")
@@ -964,10 +1062,12 @@ fn run_entry(
             return Ok(classify_reply(store));
         }
     }
-    let func = instance.get_func(&mut *store, &export.name).ok_or_else(|| WasmError::ExportNotFound {
-        module: f.name.to_string(),
-        export: export.name.clone(),
-    })?;
+    let func = instance
+        .get_func(&mut *store, &export.name)
+        .ok_or_else(|| WasmError::ExportNotFound {
+            module: f.name.to_string(),
+            export: export.name.clone(),
+        })?;
     let argc = store.data().call.args.len();
     match export.convention {
         Convention::Sdk => {
@@ -996,9 +1096,9 @@ fn run_entry(
             let status = status[0].i32().unwrap_or(0);
             match store.data_mut().call.reply.take() {
                 Some(reply) => Ok(reply),
-                None if status != 0 => {
-                    Err(WasmError::GuestError(format!("ERR function returned status {status}")))
-                }
+                None if status != 0 => Err(WasmError::GuestError(format!(
+                    "ERR function returned status {status}"
+                ))),
                 None => Ok(Frame::Null),
             }
         }
@@ -1043,13 +1143,20 @@ fn write_guest_bytes(
             f.name
         ))
     })?;
-    let ptr = alloc.call(&mut *store, len).map_err(|e| host::classify(e, timeout_ms))?;
+    let ptr = alloc
+        .call(&mut *store, len)
+        .map_err(|e| host::classify(e, timeout_ms))?;
     if ptr == 0 {
-        return Err(WasmError::Trap { code: "alloc_failed", message: format!("ferrite_alloc({len}) returned 0") });
+        return Err(WasmError::Trap {
+            code: "alloc_failed",
+            message: format!("ferrite_alloc({len}) returned 0"),
+        });
     }
     let memory = instance
         .get_memory(&mut *store, crate::memory::MEMORY_EXPORT)
-        .ok_or_else(|| WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into()))?;
+        .ok_or_else(|| {
+            WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into())
+        })?;
     crate::memory::write_bytes(memory, &mut *store, ptr as u32, bytes)
         .map_err(|e| WasmError::BadPointer(e.to_string()))?;
     Ok((ptr, len))
@@ -1063,8 +1170,12 @@ fn write_as_string(
     bytes: &[u8],
     timeout_ms: u64,
 ) -> Result<i32, WasmError> {
-    let utf16: Vec<u8> = String::from_utf8_lossy(bytes).encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let len = i32::try_from(utf16.len()).map_err(|_| WasmError::BadArguments("ERR argument too large".into()))?;
+    let utf16: Vec<u8> = String::from_utf8_lossy(bytes)
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let len = i32::try_from(utf16.len())
+        .map_err(|_| WasmError::BadArguments("ERR argument too large".into()))?;
     let classify = |e| host::classify(e, timeout_ms);
     let new = instance
         .get_typed_func::<(i32, i32), i32>(&mut *store, "__new")
@@ -1075,8 +1186,11 @@ fn write_as_string(
     }
     let memory = instance
         .get_memory(&mut *store, crate::memory::MEMORY_EXPORT)
-        .ok_or_else(|| WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into()))?;
-    crate::memory::write_bytes(memory, &mut *store, ptr as u32, &utf16).map_err(|e| WasmError::BadPointer(e.to_string()))?;
+        .ok_or_else(|| {
+            WasmError::BadPointer("bad pointer: module exports no memory named 'memory'".into())
+        })?;
+    crate::memory::write_bytes(memory, &mut *store, ptr as u32, &utf16)
+        .map_err(|e| WasmError::BadPointer(e.to_string()))?;
     Ok(ptr)
 }
 
@@ -1168,7 +1282,9 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
                 f.pool.ready.lock().clear();
                 continue;
             }
-            while f.pool.ready.lock().len() < inner.pool.min_instances && !stop.load(Ordering::Relaxed) {
+            while f.pool.ready.lock().len() < inner.pool.min_instances
+                && !stop.load(Ordering::Relaxed)
+            {
                 match instantiate(&inner, &f) {
                     Ok(ready) => f.pool.ready.lock().push(ready),
                     Err(e) => {

@@ -90,14 +90,26 @@ pub(crate) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes_max {
-            return raise(WasmError::MemoryLimitExceeded { limit: self.memory_bytes_max as u64 });
+            return raise(WasmError::MemoryLimitExceeded {
+                limit: self.memory_bytes_max as u64,
+            });
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= TABLE_ELEMENTS_MAX)
     }
 }
@@ -118,7 +130,9 @@ impl HostState {
             // returns). The `'static` is a lie we never act on: nothing
             // borrowed from it outlives this host call.
             Some(ptr) => Ok(unsafe { ptr.0.as_mut() }),
-            None => raise(WasmError::Internal("ERR host call outside a function call".into())),
+            None => raise(WasmError::Internal(
+                "ERR host call outside a function call".into(),
+            )),
         }
     }
 
@@ -152,7 +166,12 @@ enum Errors {
 }
 
 /// The one path of every keyspace access: deadline, permissions, execute.
-fn run(caller: &mut Caller<'_, HostState>, argv: &[Bytes], errors: Errors, filter_keys: bool) -> wasmtime::Result<Frame> {
+fn run(
+    caller: &mut Caller<'_, HostState>,
+    argv: &[Bytes],
+    errors: Errors,
+    filter_keys: bool,
+) -> wasmtime::Result<Frame> {
     let state = caller.data_mut();
     if Instant::now() >= state.call.deadline {
         return raise(WasmError::Timeout(state.call.timeout_ms));
@@ -168,15 +187,21 @@ fn run(caller: &mut Caller<'_, HostState>, argv: &[Bytes], errors: Errors, filte
             }
             match permissions.check(&function, &info, read_only) {
                 Ok(()) => env.txn.execute(argv),
-                Err(text) if errors == Errors::Raise => return raise(WasmError::PermissionDenied(text)),
+                Err(text) if errors == Errors::Raise => {
+                    return raise(WasmError::PermissionDenied(text))
+                }
                 Err(text) => Frame::Error(Bytes::from(text)),
             }
         }
         // Unknown command: only the COMMANDS allow-list can refuse it first;
         // otherwise the keyspace answers with Redis's own error text.
         None if permissions.allowed_commands.is_some() => {
-            let name = argv.first().map(|n| String::from_utf8_lossy(n).to_ascii_uppercase()).unwrap_or_default();
-            let text = format!("NOPERM function '{function}' may not run '{name}' (not in COMMANDS)");
+            let name = argv
+                .first()
+                .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+                .unwrap_or_default();
+            let text =
+                format!("NOPERM function '{function}' may not run '{name}' (not in COMMANDS)");
             if errors == Errors::Raise {
                 return raise(WasmError::PermissionDenied(text));
             }
@@ -185,15 +210,17 @@ fn run(caller: &mut Caller<'_, HostState>, argv: &[Bytes], errors: Errors, filte
         None => env.txn.execute(argv),
     };
     match frame {
-        Frame::Error(text) if errors == Errors::Raise => {
-            raise(WasmError::CommandError(String::from_utf8_lossy(&text).into_owned()))
-        }
+        Frame::Error(text) if errors == Errors::Raise => raise(WasmError::CommandError(
+            String::from_utf8_lossy(&text).into_owned(),
+        )),
         frame => Ok(frame),
     }
 }
 
 fn unexpected<T>(cmd: &str, frame: &Frame) -> wasmtime::Result<T> {
-    raise(WasmError::Internal(format!("ERR unexpected reply to {cmd}: {frame:?}")))
+    raise(WasmError::Internal(format!(
+        "ERR unexpected reply to {cmd}: {frame:?}"
+    )))
 }
 
 fn int_reply(cmd: &str, frame: Frame) -> wasmtime::Result<i64> {
@@ -204,7 +231,11 @@ fn int_reply(cmd: &str, frame: Frame) -> wasmtime::Result<i64> {
 }
 
 /// Stores a bulk/nil reply in the result buffer: its length, or -1 for nil.
-fn bulk_result(caller: &mut Caller<'_, HostState>, cmd: &str, frame: Frame) -> wasmtime::Result<i64> {
+fn bulk_result(
+    caller: &mut Caller<'_, HostState>,
+    cmd: &str,
+    frame: Frame,
+) -> wasmtime::Result<i64> {
     match frame {
         Frame::Bulk(b) => caller.data_mut().set_result(&b),
         Frame::Null => Ok(-1),
@@ -217,9 +248,21 @@ fn mem(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<wasmtime::Memory>
 }
 
 /// Copies `len` bytes at `ptr` out of guest memory.
-fn read(caller: &mut Caller<'_, HostState>, what: &'static str, ptr: i32, len: i32) -> wasmtime::Result<Bytes> {
+fn read(
+    caller: &mut Caller<'_, HostState>,
+    what: &'static str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<Bytes> {
     let memory = mem(caller)?;
-    Ok(Bytes::from(memory::read_bytes(memory, &*caller, what, ptr as u32, len as u32, BULK_BYTES_MAX)?))
+    Ok(Bytes::from(memory::read_bytes(
+        memory,
+        &*caller,
+        what,
+        ptr as u32,
+        len as u32,
+        BULK_BYTES_MAX,
+    )?))
 }
 
 // ---- arguments and results -------------------------------------------------
@@ -234,13 +277,21 @@ fn h_numkeys(caller: Caller<'_, HostState>) -> i32 {
 
 fn h_arg(mut caller: Caller<'_, HostState>, index: i32) -> wasmtime::Result<i64> {
     let state = caller.data_mut();
-    let Some(arg) = usize::try_from(index).ok().and_then(|i| state.call.args.get(i)).cloned() else {
+    let Some(arg) = usize::try_from(index)
+        .ok()
+        .and_then(|i| state.call.args.get(i))
+        .cloned()
+    else {
         return Ok(-1);
     };
     state.set_result(&arg)
 }
 
-fn h_result_read(mut caller: Caller<'_, HostState>, dst: i32, dst_len: i32) -> wasmtime::Result<i32> {
+fn h_result_read(
+    mut caller: Caller<'_, HostState>,
+    dst: i32,
+    dst_len: i32,
+) -> wasmtime::Result<i32> {
     let memory = mem(&mut caller)?;
     let (data, state) = memory.data_and_store_mut(&mut caller);
     let n = state.call.result.len().min(dst_len as u32 as usize);
@@ -270,7 +321,9 @@ fn h_return_resp(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmt
             caller.data_mut().call.reply = Some(frame);
             Ok(())
         }
-        _ => raise(WasmError::GuestError("ERR invalid RESP reply from function".into())),
+        _ => raise(WasmError::GuestError(
+            "ERR invalid RESP reply from function".into(),
+        )),
     }
 }
 
@@ -285,7 +338,12 @@ fn h_error(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::R
 
 fn h_get(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Result<i64> {
     let key = read(&mut caller, "key", kp, kl)?;
-    let frame = run(&mut caller, &[Bytes::from_static(b"GET"), key], Errors::Raise, false)?;
+    let frame = run(
+        &mut caller,
+        &[Bytes::from_static(b"GET"), key],
+        Errors::Raise,
+        false,
+    )?;
     bulk_result(&mut caller, "GET", frame)
 }
 
@@ -293,14 +351,26 @@ fn h_get(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Resul
 /// from `ferrite_alloc` as `u32 len` + bytes; 0 means nil.
 fn h_get_alloc(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Result<i32> {
     let key = read(&mut caller, "key", kp, kl)?;
-    let frame = run(&mut caller, &[Bytes::from_static(b"GET"), key], Errors::Raise, false)?;
+    let frame = run(
+        &mut caller,
+        &[Bytes::from_static(b"GET"), key],
+        Errors::Raise,
+        false,
+    )?;
     let value = match frame {
         Frame::Bulk(b) => b,
         Frame::Null => return Ok(0),
         other => return unexpected("GET", &other),
     };
-    let Some(total) = value.len().checked_add(4).and_then(|t| i32::try_from(t).ok()) else {
-        return raise(WasmError::Trap { code: "result_too_large", message: "value too large for ferrite_alloc".into() });
+    let Some(total) = value
+        .len()
+        .checked_add(4)
+        .and_then(|t| i32::try_from(t).ok())
+    else {
+        return raise(WasmError::Trap {
+            code: "result_too_large",
+            message: "value too large for ferrite_alloc".into(),
+        });
     };
     let ptr = guest_alloc(&mut caller, total)?;
     let memory = mem(&mut caller)?;
@@ -311,25 +381,55 @@ fn h_get_alloc(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime:
 
 /// Calls the guest's `ferrite_alloc(size) -> ptr`; 0 raises.
 pub(crate) fn guest_alloc(caller: &mut Caller<'_, HostState>, size: i32) -> wasmtime::Result<i32> {
-    let Some(alloc) = caller.get_export("ferrite_alloc").and_then(|e| e.into_func()) else {
-        return raise(WasmError::BadArguments("ERR module exports no ferrite_alloc".into()));
+    let Some(alloc) = caller
+        .get_export("ferrite_alloc")
+        .and_then(|e| e.into_func())
+    else {
+        return raise(WasmError::BadArguments(
+            "ERR module exports no ferrite_alloc".into(),
+        ));
     };
-    let ptr = alloc.typed::<i32, i32>(&*caller)?.call(&mut *caller, size)?;
+    let ptr = alloc
+        .typed::<i32, i32>(&*caller)?
+        .call(&mut *caller, size)?;
     if ptr == 0 {
-        return raise(WasmError::Trap { code: "alloc_failed", message: format!("ferrite_alloc({size}) returned 0") });
+        return raise(WasmError::Trap {
+            code: "alloc_failed",
+            message: format!("ferrite_alloc({size}) returned 0"),
+        });
     }
     Ok(ptr)
 }
 
-fn h_set(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, vp: i32, vl: i32) -> wasmtime::Result<i32> {
+fn h_set(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    vp: i32,
+    vl: i32,
+) -> wasmtime::Result<i32> {
     set(&mut caller, kp, kl, vp, vl, 0)
 }
 
-fn h_set_ttl(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, vp: i32, vl: i32, ttl_secs: i64) -> wasmtime::Result<i32> {
+fn h_set_ttl(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    vp: i32,
+    vl: i32,
+    ttl_secs: i64,
+) -> wasmtime::Result<i32> {
     set(&mut caller, kp, kl, vp, vl, ttl_secs)
 }
 
-fn set(caller: &mut Caller<'_, HostState>, kp: i32, kl: i32, vp: i32, vl: i32, ttl_secs: i64) -> wasmtime::Result<i32> {
+fn set(
+    caller: &mut Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    vp: i32,
+    vl: i32,
+    ttl_secs: i64,
+) -> wasmtime::Result<i32> {
     let key = read(caller, "key", kp, kl)?;
     let value = read(caller, "value", vp, vl)?;
     let mut args = vec![Bytes::from_static(b"SET"), key, value];
@@ -343,7 +443,13 @@ fn set(caller: &mut Caller<'_, HostState>, kp: i32, kl: i32, vp: i32, vl: i32, t
     }
 }
 
-fn key_int_cmd(caller: &mut Caller<'_, HostState>, cmd: &'static str, kp: i32, kl: i32, extra: &[Bytes]) -> wasmtime::Result<i64> {
+fn key_int_cmd(
+    caller: &mut Caller<'_, HostState>,
+    cmd: &'static str,
+    kp: i32,
+    kl: i32,
+    extra: &[Bytes],
+) -> wasmtime::Result<i64> {
     let key = read(caller, "key", kp, kl)?;
     let mut args = vec![Bytes::from_static(cmd.as_bytes()), key];
     args.extend_from_slice(extra);
@@ -363,12 +469,34 @@ fn h_incr(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Resu
     key_int_cmd(&mut caller, "INCR", kp, kl, &[])
 }
 
-fn h_incrby(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, delta: i64) -> wasmtime::Result<i64> {
-    key_int_cmd(&mut caller, "INCRBY", kp, kl, &[Bytes::from(delta.to_string())])
+fn h_incrby(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    delta: i64,
+) -> wasmtime::Result<i64> {
+    key_int_cmd(
+        &mut caller,
+        "INCRBY",
+        kp,
+        kl,
+        &[Bytes::from(delta.to_string())],
+    )
 }
 
-fn h_expire(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, secs: i64) -> wasmtime::Result<i32> {
-    Ok(key_int_cmd(&mut caller, "EXPIRE", kp, kl, &[Bytes::from(secs.to_string())])? as i32)
+fn h_expire(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    secs: i64,
+) -> wasmtime::Result<i32> {
+    Ok(key_int_cmd(
+        &mut caller,
+        "EXPIRE",
+        kp,
+        kl,
+        &[Bytes::from(secs.to_string())],
+    )? as i32)
 }
 
 fn h_ttl(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Result<i64> {
@@ -379,21 +507,50 @@ fn h_zcard(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Res
     key_int_cmd(&mut caller, "ZCARD", kp, kl, &[])
 }
 
-fn h_hget(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, fp: i32, fl: i32) -> wasmtime::Result<i64> {
+fn h_hget(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    fp: i32,
+    fl: i32,
+) -> wasmtime::Result<i64> {
     let key = read(&mut caller, "key", kp, kl)?;
     let field = read(&mut caller, "field", fp, fl)?;
-    let frame = run(&mut caller, &[Bytes::from_static(b"HGET"), key, field], Errors::Raise, false)?;
+    let frame = run(
+        &mut caller,
+        &[Bytes::from_static(b"HGET"), key, field],
+        Errors::Raise,
+        false,
+    )?;
     bulk_result(&mut caller, "HGET", frame)
 }
 
-#[allow(clippy::too_many_arguments, reason = "the wasm signature of ferrite_hset")]
-fn h_hset(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, fp: i32, fl: i32, vp: i32, vl: i32) -> wasmtime::Result<i32> {
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the wasm signature of ferrite_hset"
+)]
+fn h_hset(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    fp: i32,
+    fl: i32,
+    vp: i32,
+    vl: i32,
+) -> wasmtime::Result<i32> {
     let field = read(&mut caller, "field", fp, fl)?;
     let value = read(&mut caller, "value", vp, vl)?;
     Ok(key_int_cmd(&mut caller, "HSET", kp, kl, &[field, value])? as i32)
 }
 
-fn h_zadd(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, score: f64, mp: i32, ml: i32) -> wasmtime::Result<i32> {
+fn h_zadd(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    score: f64,
+    mp: i32,
+    ml: i32,
+) -> wasmtime::Result<i32> {
     let member = read(&mut caller, "member", mp, ml)?;
     let score = Bytes::from(format_score(score));
     Ok(key_int_cmd(&mut caller, "ZADD", kp, kl, &[score, member])? as i32)
@@ -402,14 +559,29 @@ fn h_zadd(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, score: f64, mp: i
 /// A score as ZADD accepts it (`inf`, `-inf`, shortest round-trip decimal).
 fn format_score(score: f64) -> String {
     if score.is_infinite() {
-        if score > 0.0 { "inf".into() } else { "-inf".into() }
+        if score > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{score:?}")
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "the wasm signature of ferrite_zremrangebyscore")]
-fn h_zremrangebyscore(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, minp: i32, minl: i32, maxp: i32, maxl: i32) -> wasmtime::Result<i64> {
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the wasm signature of ferrite_zremrangebyscore"
+)]
+fn h_zremrangebyscore(
+    mut caller: Caller<'_, HostState>,
+    kp: i32,
+    kl: i32,
+    minp: i32,
+    minl: i32,
+    maxp: i32,
+    maxl: i32,
+) -> wasmtime::Result<i64> {
     let min = read(&mut caller, "min", minp, minl)?;
     let max = read(&mut caller, "max", maxp, maxl)?;
     key_int_cmd(&mut caller, "ZREMRANGEBYSCORE", kp, kl, &[min, max])
@@ -417,8 +589,15 @@ fn h_zremrangebyscore(mut caller: Caller<'_, HostState>, kp: i32, kl: i32, minp:
 
 fn h_keys(mut caller: Caller<'_, HostState>, pp: i32, pl: i32) -> wasmtime::Result<i64> {
     let pattern = read(&mut caller, "pattern", pp, pl)?;
-    let frame = run(&mut caller, &[Bytes::from_static(b"KEYS"), pattern], Errors::Raise, true)?;
-    let Frame::Array(items) = frame else { return unexpected("KEYS", &frame) };
+    let frame = run(
+        &mut caller,
+        &[Bytes::from_static(b"KEYS"), pattern],
+        Errors::Raise,
+        true,
+    )?;
+    let Frame::Array(items) = frame else {
+        return unexpected("KEYS", &frame);
+    };
     let permissions = caller.data().call.permissions.clone();
     let mut keys: Vec<Bytes> = Vec::with_capacity(items.len());
     for item in items {
@@ -435,7 +614,10 @@ fn h_keys(mut caller: Caller<'_, HostState>, pp: i32, pl: i32) -> wasmtime::Resu
 
 fn h_call(mut caller: Caller<'_, HostState>, ap: i32, al: i32) -> wasmtime::Result<i64> {
     let memory = mem(&mut caller)?;
-    let limits = ListLimits { items_max: CALL_ARGV_ITEMS_MAX, bytes_max: BULK_BYTES_MAX };
+    let limits = ListLimits {
+        items_max: CALL_ARGV_ITEMS_MAX,
+        bytes_max: BULK_BYTES_MAX,
+    };
     let args: Vec<Bytes> = memory::read_list(memory, &caller, ap as u32, al as u32, limits)?
         .into_iter()
         .map(Bytes::from)
@@ -473,7 +655,10 @@ fn h_log_i32(caller: Caller<'_, HostState>, level: i32, mp: i32, ml: i32) -> was
 
 fn h_time_millis(caller: Caller<'_, HostState>) -> wasmtime::Result<i64> {
     caller.data().deny(Capability::Time)?;
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     Ok(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
@@ -553,14 +738,22 @@ fn define(linker: &mut Linker<HostState>, name: &str, sig: &str) -> wasmtime::Re
         ("ferrite_ttl", "ii:I") => linker.func_wrap(m, name, h_ttl)?,
         ("ferrite_zadd", "iiFii:i") => linker.func_wrap(m, name, h_zadd)?,
         ("ferrite_zcard", "ii:I") => linker.func_wrap(m, name, h_zcard)?,
-        ("ferrite_zremrangebyscore", "iiiiii:I") => linker.func_wrap(m, name, h_zremrangebyscore)?,
+        ("ferrite_zremrangebyscore", "iiiiii:I") => {
+            linker.func_wrap(m, name, h_zremrangebyscore)?
+        }
         ("ferrite_keys", "ii:I") => linker.func_wrap(m, name, h_keys)?,
         ("ferrite_call", "ii:I") => linker.func_wrap(m, name, h_call)?,
         ("ferrite_log", "iii:") => linker.func_wrap(m, name, h_log)?,
         ("ferrite_log", "iii:i") => linker.func_wrap(m, name, h_log_i32)?,
-        ("ferrite_time_millis" | "ferrite_now", ":I") => linker.func_wrap(m, name, h_time_millis)?,
-        ("ferrite_random" | "ferrite_random_f64", ":F") => linker.func_wrap(m, name, h_random_f64)?,
-        ("ferrite_random" | "ferrite_random_bytes", "ii:i") => linker.func_wrap(m, name, h_random_bytes)?,
+        ("ferrite_time_millis" | "ferrite_now", ":I") => {
+            linker.func_wrap(m, name, h_time_millis)?
+        }
+        ("ferrite_random" | "ferrite_random_f64", ":F") => {
+            linker.func_wrap(m, name, h_random_f64)?
+        }
+        ("ferrite_random" | "ferrite_random_bytes", "ii:i") => {
+            linker.func_wrap(m, name, h_random_bytes)?
+        }
         ("ferrite_http", "ii:I") => linker.func_wrap(m, name, h_http)?,
         _ => return Ok(false),
     };
@@ -577,10 +770,16 @@ pub(crate) struct Imports {
 /// Builds a linker holding exactly what `module` imports, choosing each
 /// overload by the imported signature. Fails naming the first import the
 /// host does not provide.
-pub(crate) fn build_linker(engine: &Engine, module: &Module) -> Result<(Linker<HostState>, Imports), WasmError> {
+pub(crate) fn build_linker(
+    engine: &Engine,
+    module: &Module,
+) -> Result<(Linker<HostState>, Imports), WasmError> {
     let mut linker = Linker::new(engine);
     let mut defined: HashSet<(String, String)> = HashSet::new();
-    let mut imports = Imports { wasi: false, needs_alloc: false };
+    let mut imports = Imports {
+        wasi: false,
+        needs_alloc: false,
+    };
     let internal = |e: wasmtime::Error| WasmError::Internal(format!("ERR linking: {e}"));
     for import in module.imports() {
         let unknown = |reason: String| WasmError::UnknownImport {
@@ -610,7 +809,8 @@ pub(crate) fn build_linker(engine: &Engine, module: &Module) -> Result<(Linker<H
             }
             WASI_MODULE => {
                 if !imports.wasi {
-                    crate::wasi::add_to_linker(&mut linker, |s: &mut HostState| &mut s.wasi).map_err(internal)?;
+                    crate::wasi::add_to_linker(&mut linker, |s: &mut HostState| &mut s.wasi)
+                        .map_err(internal)?;
                     imports.wasi = true;
                 }
             }
@@ -627,8 +827,13 @@ pub(crate) fn classify(err: wasmtime::Error, timeout_ms: u64) -> WasmError {
     }
     if let Some(h) = err.downcast_ref::<HostError>() {
         return match h {
-            HostError::BadPointer { .. } | HostError::NoMemoryExport => WasmError::BadPointer(h.to_string()),
-            _ => WasmError::Trap { code: "bad_host_call", message: h.to_string() },
+            HostError::BadPointer { .. } | HostError::NoMemoryExport => {
+                WasmError::BadPointer(h.to_string())
+            }
+            _ => WasmError::Trap {
+                code: "bad_host_call",
+                message: h.to_string(),
+            },
         };
     }
     if let Some(crate::wasi::WasiExit(code)) = err.downcast_ref::<crate::wasi::WasiExit>() {
@@ -651,7 +856,10 @@ pub(crate) fn classify(err: wasmtime::Error, timeout_ms: u64) -> WasmError {
             T::HeapMisaligned => ("misaligned", "unaligned atomic"),
             _ => ("trap", "wasm trap"),
         };
-        return WasmError::Trap { code, message: message.to_string() };
+        return WasmError::Trap {
+            code,
+            message: message.to_string(),
+        };
     }
     WasmError::Internal(format!("ERR {err}"))
 }

@@ -56,7 +56,13 @@ impl CommandInfo {
     pub fn new(name: &str, write: bool, keyspace_wide: bool, keys: Vec<Bytes>) -> Self {
         let name = name.to_ascii_uppercase();
         let delete = DELETE_COMMANDS.contains(&name.as_str());
-        CommandInfo { write: write || delete, delete, keyspace_wide, keys, name }
+        CommandInfo {
+            write: write || delete,
+            delete,
+            keyspace_wide,
+            keys,
+            name,
+        }
     }
 }
 

@@ -19,11 +19,17 @@ mod abi;
 mod error;
 mod executor;
 mod host;
-#[allow(dead_code, reason = "the HTTP client also offers a typed request API no host function uses yet")]
+#[allow(
+    dead_code,
+    reason = "the HTTP client also offers a typed request API no host function uses yet"
+)]
 mod http;
 mod keyspace;
 mod limits;
-#[allow(dead_code, reason = "a complete set of checked accessors; not every width is used by a host function")]
+#[allow(
+    dead_code,
+    reason = "a complete set of checked accessors; not every width is used by a host function"
+)]
 mod memory;
 mod permissions;
 mod stats;
@@ -34,8 +40,9 @@ mod wasi;
 pub use abi::{AbiType, Convention, DeclaredSignature, ExportInfo, NumType};
 pub use error::WasmError;
 pub use executor::{
-    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, LoadOptions, WasmConfig, WasmExecutor,
-    WasmExecutorBuilder, CALL_ARGS_MAX, EPOCH_TICK, FUNCTIONS_MAX, MODULE_BYTES_MAX, NAME_BYTES_MAX,
+    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, LoadOptions,
+    WasmConfig, WasmExecutor, WasmExecutorBuilder, CALL_ARGS_MAX, EPOCH_TICK, FUNCTIONS_MAX,
+    MODULE_BYTES_MAX, NAME_BYTES_MAX,
 };
 pub use keyspace::{AccessMode, CommandInfo, KeyScope, Keyspace, Transaction};
 pub use limits::{PoolConfig, ResourceLimits};

@@ -48,7 +48,10 @@ pub struct ResourceLimits {
 impl ResourceLimits {
     /// Quick operations: 100 ms timeout (other limits as [`Default`]).
     pub fn quick() -> Self {
-        ResourceLimits { max_time: Duration::from_millis(100), ..Self::default() }
+        ResourceLimits {
+            max_time: Duration::from_millis(100),
+            ..Self::default()
+        }
     }
 
     /// Batch processing: 30 s timeout, 64 MB memory and 10^10 fuel.
@@ -75,7 +78,9 @@ impl ResourceLimits {
             )));
         }
         if self.max_fuel == 0 {
-            return Err(WasmError::InvalidConfig("ERR MAX_FUEL must be positive".into()));
+            return Err(WasmError::InvalidConfig(
+                "ERR MAX_FUEL must be positive".into(),
+            ));
         }
         if !(STACK_KIB_MIN..=STACK_KIB_MAX).contains(&self.max_stack) {
             return Err(WasmError::InvalidConfig(format!(
@@ -121,7 +126,11 @@ pub const POOL_INSTANCES_MAX: usize = 1024;
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig { min_instances: 2, max_instances: 16, idle_timeout: Duration::from_secs(300) }
+        PoolConfig {
+            min_instances: 2,
+            max_instances: 16,
+            idle_timeout: Duration::from_secs(300),
+        }
     }
 }
 

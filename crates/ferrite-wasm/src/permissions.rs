@@ -71,7 +71,9 @@ impl Capabilities {
 
     /// Every capability (`all`).
     pub fn all() -> Self {
-        Capability::ALL.iter().fold(Capabilities(0), |c, &x| c.with(x))
+        Capability::ALL
+            .iter()
+            .fold(Capabilities(0), |c, &x| c.with(x))
     }
 
     /// Builds a set from a list.
@@ -99,7 +101,9 @@ impl Capabilities {
             let cap = Capability::ALL
                 .iter()
                 .find(|c| c.name().eq_ignore_ascii_case(name))
-                .ok_or_else(|| WasmError::InvalidConfig(format!("ERR unknown capability '{name}'")))?;
+                .ok_or_else(|| {
+                    WasmError::InvalidConfig(format!("ERR unknown capability '{name}'"))
+                })?;
             caps = caps.with(*cap);
         }
         Ok(caps)
@@ -124,13 +128,17 @@ impl Capabilities {
 
     /// The capabilities in the set, in display order.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 }
 
 impl fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(Capability::name)).finish()
+        f.debug_list()
+            .entries(self.iter().map(Capability::name))
+            .finish()
     }
 }
 
@@ -202,13 +210,19 @@ impl FunctionPermissions {
     pub fn read_only() -> Self {
         FunctionPermissions {
             read_only: true,
-            ..Self::with_caps(Capabilities::from_list(&[Capability::Read, Capability::Log]))
+            ..Self::with_caps(Capabilities::from_list(&[
+                Capability::Read,
+                Capability::Log,
+            ]))
         }
     }
 
     /// The restrictive default: `read` and `log` on every key.
     pub fn restrictive() -> Self {
-        Self::with_caps(Capabilities::from_list(&[Capability::Read, Capability::Log]))
+        Self::with_caps(Capabilities::from_list(&[
+            Capability::Read,
+            Capability::Log,
+        ]))
     }
 
     /// The permissive default: every capability but `http`, on every key.
@@ -236,7 +250,11 @@ impl FunctionPermissions {
         let (deny, allow): (Vec<String>, Vec<String>) =
             patterns.into_iter().partition(|p| p.starts_with('!'));
         self.denied_keys = deny.into_iter().map(|p| p[1..].to_string()).collect();
-        self.allowed_keys = if allow.is_empty() { vec!["*".to_string()] } else { allow };
+        self.allowed_keys = if allow.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            allow
+        };
         self
     }
 
@@ -250,14 +268,22 @@ impl FunctionPermissions {
     /// Sets the COMMANDS allow-list (names are upper-cased).
     #[must_use]
     pub fn with_allowed_commands(mut self, commands: Vec<String>) -> Self {
-        self.allowed_commands = Some(commands.into_iter().map(|c| c.to_ascii_uppercase()).collect());
+        self.allowed_commands = Some(
+            commands
+                .into_iter()
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        );
         self
     }
 
     /// Sets DENY_COMMANDS (names are upper-cased).
     #[must_use]
     pub fn with_denied_commands(mut self, commands: Vec<String>) -> Self {
-        self.denied_commands = commands.into_iter().map(|c| c.to_ascii_uppercase()).collect();
+        self.denied_commands = commands
+            .into_iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         self
     }
 
@@ -306,7 +332,12 @@ impl FunctionPermissions {
     /// The one permission check of every host call (`docs/abi.md` §5):
     /// capability, READ_ONLY (of the function or of the call), COMMANDS /
     /// DENY_COMMANDS, then every key. Returns the `NOPERM …` text on denial.
-    pub(crate) fn check(&self, function: &str, cmd: &CommandInfo, call_read_only: bool) -> Result<(), String> {
+    pub(crate) fn check(
+        &self,
+        function: &str,
+        cmd: &CommandInfo,
+        call_read_only: bool,
+    ) -> Result<(), String> {
         let deny = |what: String| Err(format!("NOPERM function '{function}' may not {what}"));
         let needed = if cmd.delete {
             Capability::Delete
@@ -316,10 +347,17 @@ impl FunctionPermissions {
             Capability::Read
         };
         if !self.capabilities.contains(needed) {
-            return deny(format!("run '{}' without the '{}' capability", cmd.name, needed.name()));
+            return deny(format!(
+                "run '{}' without the '{}' capability",
+                cmd.name,
+                needed.name()
+            ));
         }
         if (cmd.write || cmd.delete) && (self.read_only || call_read_only) {
-            return deny(format!("run write command '{}' in read-only mode", cmd.name));
+            return deny(format!(
+                "run write command '{}' in read-only mode",
+                cmd.name
+            ));
         }
         if let Some(allowed) = &self.allowed_commands {
             if !allowed.contains(&cmd.name) {
@@ -330,7 +368,10 @@ impl FunctionPermissions {
             return deny(format!("run '{}' (in DENY_COMMANDS)", cmd.name));
         }
         if cmd.keyspace_wide && !self.all_keys_allowed() {
-            return deny(format!("run '{}' on the whole keyspace (key patterns restrict it)", cmd.name));
+            return deny(format!(
+                "run '{}' on the whole keyspace (key patterns restrict it)",
+                cmd.name
+            ));
         }
         for key in &cmd.keys {
             if !self.key_allowed(key) {
@@ -345,7 +386,10 @@ impl FunctionPermissions {
         if self.capabilities.contains(cap) {
             Ok(())
         } else {
-            Err(format!("NOPERM function '{function}' may not use '{}' (capability missing)", cap.name()))
+            Err(format!(
+                "NOPERM function '{function}' may not use '{}' (capability missing)",
+                cap.name()
+            ))
         }
     }
 }

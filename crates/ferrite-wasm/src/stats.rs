@@ -49,7 +49,9 @@ pub struct StatsSnapshot {
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl FunctionStats {
@@ -65,14 +67,17 @@ impl FunctionStats {
             last_invocation_ms: AtomicU64::new(0),
             // 3 significant digits from 1 ns to 1 h: a fixed, bounded size.
             histogram: Mutex::new(
-                Histogram::new_with_bounds(1, HISTOGRAM_NS_MAX, 3).expect("static histogram bounds are valid"),
+                Histogram::new_with_bounds(1, HISTOGRAM_NS_MAX, 3)
+                    .expect("static histogram bounds are valid"),
             ),
         }
     }
 
     /// Records one finished call.
     pub(crate) fn record(&self, ok: bool, duration: Duration, fuel: u64, memory_bytes: u64) {
-        let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX).clamp(1, HISTOGRAM_NS_MAX);
+        let ns = u64::try_from(duration.as_nanos())
+            .unwrap_or(u64::MAX)
+            .clamp(1, HISTOGRAM_NS_MAX);
         self.invocations.fetch_add(1, Ordering::Relaxed);
         if ok {
             self.successful.fetch_add(1, Ordering::Relaxed);
@@ -81,9 +86,12 @@ impl FunctionStats {
         }
         self.duration_ns_total.fetch_add(ns, Ordering::Relaxed);
         self.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
-        self.memory_bytes_last.store(memory_bytes, Ordering::Relaxed);
-        self.memory_bytes_peak.fetch_max(memory_bytes, Ordering::Relaxed);
-        self.last_invocation_ms.store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+        self.memory_bytes_last
+            .store(memory_bytes, Ordering::Relaxed);
+        self.memory_bytes_peak
+            .fetch_max(memory_bytes, Ordering::Relaxed);
+        self.last_invocation_ms
+            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
         // `ns` is clamped into the histogram's range, so this cannot fail.
         let _ = self.histogram.lock().record(ns);
     }

@@ -25,14 +25,20 @@ impl Keyspace for Store {
             AccessMode::ReadWrite => TxnMode::ReadWrite,
             AccessMode::ReadOnly => TxnMode::ReadOnly,
         };
-        let txn = Store::begin(self, db, scope, mode, deadline).map_err(|e| WasmError::Busy(e.to_string()))?;
+        let txn = Store::begin(self, db, scope, mode, deadline)
+            .map_err(|e| WasmError::Busy(e.to_string()))?;
         Ok(Box::new(StoreTxn(txn)))
     }
 
     fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo> {
         let spec = ferrite_store::lookup(argv.first()?)?;
         let keys = spec.keys(argv).into_iter().cloned().collect();
-        Some(CommandInfo::new(spec.name, spec.is_write(), spec.is_keyspace_wide(), keys))
+        Some(CommandInfo::new(
+            spec.name,
+            spec.is_write(),
+            spec.is_keyspace_wide(),
+            keys,
+        ))
     }
 }
 

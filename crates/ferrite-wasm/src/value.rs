@@ -86,11 +86,15 @@ impl WasmValue {
             Frame::Simple(s) => WasmValue::Status(String::from_utf8_lossy(s).into_owned()),
             Frame::Error(e) => WasmValue::Error(String::from_utf8_lossy(e).into_owned()),
             Frame::Integer(v) => WasmValue::I64(*v),
-            Frame::Bulk(b) | Frame::BigNumber(b) | Frame::Verbatim { text: b, .. } => WasmValue::Bytes(b.to_vec()),
+            Frame::Bulk(b) | Frame::BigNumber(b) | Frame::Verbatim { text: b, .. } => {
+                WasmValue::Bytes(b.to_vec())
+            }
             Frame::Null | Frame::NullArray => WasmValue::Nil,
             Frame::Double(d) => WasmValue::F64(*d),
             Frame::Boolean(b) => WasmValue::I64(i64::from(*b)),
-            Frame::Array(list) | Frame::Set(list) | Frame::Push(list) => Self::from_items(list.iter(), depth),
+            Frame::Array(list) | Frame::Set(list) | Frame::Push(list) => {
+                Self::from_items(list.iter(), depth)
+            }
             Frame::Map(pairs) => Self::from_items(pairs.iter().flat_map(|(k, v)| [k, v]), depth),
         }
     }
@@ -99,7 +103,11 @@ impl WasmValue {
         if depth >= VALUE_DEPTH_MAX {
             return WasmValue::Error("ERR reply nested too deeply".into());
         }
-        WasmValue::Array(items.map(|f| Self::from_frame_depth(f, depth + 1)).collect())
+        WasmValue::Array(
+            items
+                .map(|f| Self::from_frame_depth(f, depth + 1))
+                .collect(),
+        )
     }
 }
 

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use common::*;
 use ferrite_protocol::Frame;
 use ferrite_wasm::{
-    AccessMode, CallContext, CallRequest, Convention, FunctionPermissions, LoadOptions, ResourceLimits, WasmError,
-    WasmValue,
+    AccessMode, CallContext, CallRequest, Convention, FunctionPermissions, LoadOptions,
+    ResourceLimits, WasmError, WasmValue,
 };
 
 /// The Go seed's typed signature: rate_limit(keyPtr, keyLen, limit, window int32) int32.
@@ -33,16 +33,41 @@ fn typed_convention_binds_keys_and_numbers() {
     let (x, store) = setup();
     x.load("rl", guest(TYPED), Some(all())).unwrap();
     let info = x.info("rl").unwrap();
-    let conv = |n: &str| info.exports.iter().find(|e| e.name == n).unwrap().convention;
+    let conv = |n: &str| {
+        info.exports
+            .iter()
+            .find(|e| e.name == n)
+            .unwrap()
+            .convention
+    };
     assert_eq!(conv("rate_limit"), Convention::Typed);
     assert_eq!(conv("raw"), Convention::Raw);
-    assert_eq!(info.exports.iter().find(|e| e.name == "rate_limit").unwrap().wasm_signature, "(i32, i32, i32, i32) -> i32");
+    assert_eq!(
+        info.exports
+            .iter()
+            .find(|e| e.name == "rate_limit")
+            .unwrap()
+            .wasm_signature,
+        "(i32, i32, i32, i32) -> i32"
+    );
 
     let args = || vec![s("rate:1"), WasmValue::I64(2), WasmValue::I64(60)];
-    assert_eq!(x.call("rl", "rate_limit", args(), None).unwrap(), WasmValue::I64(1));
-    assert_eq!(x.call("rl", "rate_limit", args(), None).unwrap(), WasmValue::I64(1));
-    assert_eq!(x.call("rl", "rate_limit", args(), None).unwrap(), WasmValue::I64(0));
-    assert_eq!(redis(&store, &["GET", "rate:1"]), Frame::Bulk(Bytes::from("3")));
+    assert_eq!(
+        x.call("rl", "rate_limit", args(), None).unwrap(),
+        WasmValue::I64(1)
+    );
+    assert_eq!(
+        x.call("rl", "rate_limit", args(), None).unwrap(),
+        WasmValue::I64(1)
+    );
+    assert_eq!(
+        x.call("rl", "rate_limit", args(), None).unwrap(),
+        WasmValue::I64(0)
+    );
+    assert_eq!(
+        redis(&store, &["GET", "rate:1"]),
+        Frame::Bulk(Bytes::from("3"))
+    );
     assert_eq!(redis(&store, &["TTL", "rate:1"]), Frame::Integer(60));
 
     // Server entry: WASM.CALL rl.rate_limit KEYS rate:2 ARGS 5 10
@@ -55,7 +80,10 @@ fn typed_convention_binds_keys_and_numbers() {
     };
     assert_eq!(x.execute_frame(&*store, request.clone()), Frame::Integer(1));
     // Wrong counts and non-numbers are clear errors.
-    let bad = CallRequest { args: vec![Bytes::from("5")], ..request.clone() };
+    let bad = CallRequest {
+        args: vec![Bytes::from("5")],
+        ..request.clone()
+    };
     let frame = x.execute_frame(&*store, bad);
     assert_eq!(
         frame,
@@ -63,14 +91,29 @@ fn typed_convention_binds_keys_and_numbers() {
             "ERR function 'rate_limit' takes 4 wasm parameters: got 1 KEYS (2 parameters each) and 1 ARGS"
         ))
     );
-    let bad = CallRequest { args: vec![Bytes::from("x"), Bytes::from("10")], ..request };
+    let bad = CallRequest {
+        args: vec![Bytes::from("x"), Bytes::from("10")],
+        ..request
+    };
     assert_eq!(
         x.execute_frame(&*store, bad),
-        Frame::Error(Bytes::from("ERR function 'rate_limit' argument 2 is not a valid i32"))
+        Frame::Error(Bytes::from(
+            "ERR function 'rate_limit' argument 2 is not a valid i32"
+        ))
     );
-    assert_eq!(x.call("rl", "half", vec![WasmValue::F64(3.0)], None).unwrap(), WasmValue::F64(1.5));
     assert_eq!(
-        x.call("rl", "sum64", vec![WasmValue::I64(1 << 40), WasmValue::I64(2)], None).unwrap(),
+        x.call("rl", "half", vec![WasmValue::F64(3.0)], None)
+            .unwrap(),
+        WasmValue::F64(1.5)
+    );
+    assert_eq!(
+        x.call(
+            "rl",
+            "sum64",
+            vec![WasmValue::I64(1 << 40), WasmValue::I64(2)],
+            None
+        )
+        .unwrap(),
         WasmValue::I64((1 << 40) + 2)
     );
 }
@@ -79,13 +122,21 @@ fn typed_convention_binds_keys_and_numbers() {
 fn raw_convention() {
     let (x, _) = setup();
     x.load("rl", guest(TYPED), Some(all())).unwrap();
-    assert_eq!(x.call("rl", "raw", vec![s("{\"a\":1}")], None).unwrap(), bulk("{\"a\":1}"));
+    assert_eq!(
+        x.call("rl", "raw", vec![s("{\"a\":1}")], None).unwrap(),
+        bulk("{\"a\":1}")
+    );
     assert_eq!(x.call("rl", "raw", vec![], None).unwrap(), bulk(""));
     assert_eq!(
         x.call("rl", "raw_status", vec![s("x")], None),
-        Err(WasmError::GuestError("ERR function returned status 3".into()))
+        Err(WasmError::GuestError(
+            "ERR function returned status 3".into()
+        ))
     );
-    assert_eq!(x.call("rl", "raw_error", vec![s("BAD input")], None), Err(WasmError::GuestError("BAD input".into())));
+    assert_eq!(
+        x.call("rl", "raw_error", vec![s("BAD input")], None),
+        Err(WasmError::GuestError("BAD input".into()))
+    );
 }
 
 #[test]
@@ -100,43 +151,79 @@ fn abi_section_declares_conventions_and_arity() {
     x.load("g", wasm, Some(all())).unwrap();
     let info = x.info("g").unwrap();
     let greet = info.exports.iter().find(|e| e.name == "greet").unwrap();
-    assert_eq!(greet.declared_signature.as_deref(), Some("(name: str) -> str"));
+    assert_eq!(
+        greet.declared_signature.as_deref(),
+        Some("(name: str) -> str")
+    );
     // (i32, i32) -> i32 declared typed: numbers, not a raw pointer.
     let pair = info.exports.iter().find(|e| e.name == "pair").unwrap();
     assert_eq!(pair.convention, Convention::Typed);
-    let ctx = CallContext { num_keys: Some(0), ..Default::default() };
-    assert_eq!(x.call("g", "pair", vec![WasmValue::I64(2), WasmValue::I64(3)], Some(ctx)).unwrap(), WasmValue::I64(5));
-    assert_eq!(x.call("g", "greet", vec![s("bob")], None).unwrap(), bulk("bob"));
+    let ctx = CallContext {
+        num_keys: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(
+        x.call(
+            "g",
+            "pair",
+            vec![WasmValue::I64(2), WasmValue::I64(3)],
+            Some(ctx)
+        )
+        .unwrap(),
+        WasmValue::I64(5)
+    );
+    assert_eq!(
+        x.call("g", "greet", vec![s("bob")], None).unwrap(),
+        bulk("bob")
+    );
     assert_eq!(
         x.call("g", "greet", vec![], None),
-        Err(WasmError::BadArguments("ERR function 'greet' expects 1 arguments, got 0".into()))
+        Err(WasmError::BadArguments(
+            "ERR function 'greet' expects 1 arguments, got 0".into()
+        ))
     );
     // A section contradicting the signature is refused, naming the export.
     let contradiction = module(
         r#"(module (@custom "ferrite.abi" "ferrite-abi 1\nfn f raw\n") (memory (export "memory") 1) (func (export "f")))"#,
     );
-    assert!(matches!(x.load("c", contradiction, None), Err(WasmError::UnsupportedExport { name, .. }) if name == "f"));
+    assert!(
+        matches!(x.load("c", contradiction, None), Err(WasmError::UnsupportedExport { name, .. }) if name == "f")
+    );
     let ghost = module(
         r#"(module (@custom "ferrite.abi" "ferrite-abi 1\nfn ghost sdk\n") (memory (export "memory") 1) (func (export "f")))"#,
     );
-    assert!(matches!(x.load("c", ghost, None), Err(WasmError::InvalidModule(m)) if m.contains("ghost")));
+    assert!(
+        matches!(x.load("c", ghost, None), Err(WasmError::InvalidModule(m)) if m.contains("ghost"))
+    );
 }
 
 #[test]
 fn unsupported_exports_are_refused_by_name() {
     let (x, _) = setup();
-    let multi = module(r#"(module (func (export "two") (result i32 i32) (i32.const 1) (i32.const 2)))"#);
+    let multi =
+        module(r#"(module (func (export "two") (result i32 i32) (i32.const 1) (i32.const 2)))"#);
     match x.load("m", multi, None) {
         Err(e @ WasmError::UnsupportedExport { .. }) => {
-            assert_eq!(e.reply_text(), "ERR export 'two' has unsupported signature (more than one result)")
+            assert_eq!(
+                e.reply_text(),
+                "ERR export 'two' has unsupported signature (more than one result)"
+            )
         }
         other => panic!("{other:?}"),
     }
     let refs = module(r#"(module (func (export "r") (param v128)))"#);
-    assert!(matches!(x.load("m", refs, None), Err(WasmError::UnsupportedExport { name, .. }) if name == "r"));
+    assert!(
+        matches!(x.load("m", refs, None), Err(WasmError::UnsupportedExport { name, .. }) if name == "r")
+    );
     let none = module(r#"(module (memory (export "memory") 1) (func (export "_start")))"#);
-    assert!(matches!(x.load("m", none, None), Err(WasmError::InvalidModule(_))));
-    assert!(matches!(x.load("m", b"not wasm", None), Err(WasmError::InvalidModule(_))));
+    assert!(matches!(
+        x.load("m", none, None),
+        Err(WasmError::InvalidModule(_))
+    ));
+    assert!(matches!(
+        x.load("m", b"not wasm", None),
+        Err(WasmError::InvalidModule(_))
+    ));
 }
 
 #[test]
@@ -162,7 +249,11 @@ fn assemblyscript_strings_via_new() {
     ));
     x.load("as", wasm, Some(all())).unwrap();
     // k + a = params: the key is one AssemblyScript string.
-    assert_eq!(x.call("as", "strlen", vec![s("AB"), WasmValue::I64(1)], None).unwrap(), WasmValue::I64(4 * 1000 + 65));
+    assert_eq!(
+        x.call("as", "strlen", vec![s("AB"), WasmValue::I64(1)], None)
+            .unwrap(),
+        WasmValue::I64(4 * 1000 + 65)
+    );
 }
 
 #[test]
@@ -177,13 +268,31 @@ fn lifecycle_replace_unload_update_stats() {
            (memory (export "memory") 1) (func (export "v") (call $r (i64.const 2))))"#,
     );
     x.load("v", v1.clone(), None).unwrap();
-    assert_eq!(x.load("v", v2.clone(), None), Err(WasmError::AlreadyExists("v".into())));
+    assert_eq!(
+        x.load("v", v2.clone(), None),
+        Err(WasmError::AlreadyExists("v".into()))
+    );
     assert_eq!(x.call("v", "v", vec![], None).unwrap(), WasmValue::I64(1));
     // WASM.CALL v (no export name, module name = export name).
-    let req = CallRequest { function: "v".into(), keys: None, args: vec![], db: 0, mode: AccessMode::ReadWrite };
+    let req = CallRequest {
+        function: "v".into(),
+        keys: None,
+        args: vec![],
+        db: 0,
+        mode: AccessMode::ReadWrite,
+    };
     assert_eq!(x.execute_frame(&*store, req.clone()), Frame::Integer(1));
     // A failed replace keeps the old function.
-    let replace = |bytes: &[u8]| x.load_with("v", bytes, LoadOptions { replace: true, ..Default::default() });
+    let replace = |bytes: &[u8]| {
+        x.load_with(
+            "v",
+            bytes,
+            LoadOptions {
+                replace: true,
+                ..Default::default()
+            },
+        )
+    };
     assert!(replace(b"garbage").is_err());
     assert_eq!(x.call("v", "v", vec![], None).unwrap(), WasmValue::I64(1));
     let info = replace(&v2).unwrap();
@@ -192,23 +301,46 @@ fn lifecycle_replace_unload_update_stats() {
     assert_eq!(x.list(), vec!["v".to_string()]);
 
     let stats = x.stats("v").unwrap();
-    assert_eq!((stats.invocations, stats.successful, stats.failed), (1, 1, 0));
+    assert_eq!(
+        (stats.invocations, stats.successful, stats.failed),
+        (1, 1, 0)
+    );
     assert!(stats.avg_duration > std::time::Duration::ZERO);
     assert!(stats.p99_duration >= stats.avg_duration / 2);
     assert!(stats.last_invocation_ms.is_some());
     assert_eq!(stats.memory_used_bytes, 65536);
 
     let limits = ResourceLimits::quick();
-    let info = x.update("v", Some(limits), Some(FunctionPermissions::read_only())).unwrap();
+    let info = x
+        .update("v", Some(limits), Some(FunctionPermissions::read_only()))
+        .unwrap();
     assert_eq!(info.limits, limits);
     assert!(info.permissions.read_only);
-    assert!(x.update("v", Some(ResourceLimits { max_memory: 0, ..limits }), None).is_err());
+    assert!(x
+        .update(
+            "v",
+            Some(ResourceLimits {
+                max_memory: 0,
+                ..limits
+            }),
+            None
+        )
+        .is_err());
 
     x.unload("v").unwrap();
     assert_eq!(x.unload("v"), Err(WasmError::FunctionNotFound("v".into())));
-    assert_eq!(x.call("v", "v", vec![], None), Err(WasmError::FunctionNotFound("v".into())));
-    assert!(matches!(x.call("nope", "v", vec![], None), Err(WasmError::FunctionNotFound(_))));
-    assert!(matches!(x.load("bad.name", v1, None), Err(WasmError::InvalidConfig(_))));
+    assert_eq!(
+        x.call("v", "v", vec![], None),
+        Err(WasmError::FunctionNotFound("v".into()))
+    );
+    assert!(matches!(
+        x.call("nope", "v", vec![], None),
+        Err(WasmError::FunctionNotFound(_))
+    ));
+    assert!(matches!(
+        x.load("bad.name", v1, None),
+        Err(WasmError::InvalidConfig(_))
+    ));
 }
 
 #[test]
@@ -218,5 +350,8 @@ fn same_bytes_compile_once() {
     x.load("a", wasm.clone(), None).unwrap();
     x.load("b", wasm, None).unwrap();
     assert_eq!(x.info("a").unwrap().sha256, x.info("b").unwrap().sha256);
-    assert!(matches!(x.call("a", "g", vec![], None), Err(WasmError::ExportNotFound { .. })));
+    assert!(matches!(
+        x.call("a", "g", vec![], None),
+        Err(WasmError::ExportNotFound { .. })
+    ));
 }

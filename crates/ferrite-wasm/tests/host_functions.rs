@@ -53,13 +53,20 @@ const SINK: &str = r#"
   (call $return_int (i64.extend_i32_s (call $result_read (i32.const 16384) (i32.const 2)))))
 "#;
 
-fn sink() -> (ferrite_wasm::WasmExecutor, std::sync::Arc<ferrite_store::Store>) {
+fn sink() -> (
+    ferrite_wasm::WasmExecutor,
+    std::sync::Arc<ferrite_store::Store>,
+) {
     let (executor, store) = setup();
     executor.load("sink", guest(SINK), Some(all())).unwrap();
     (executor, store)
 }
 
-fn call(executor: &ferrite_wasm::WasmExecutor, export: &str, args: &[&str]) -> Result<WasmValue, WasmError> {
+fn call(
+    executor: &ferrite_wasm::WasmExecutor,
+    export: &str,
+    args: &[&str],
+) -> Result<WasmValue, WasmError> {
     executor.call("sink", export, args.iter().map(|a| s(a)).collect(), None)
 }
 
@@ -68,7 +75,10 @@ fn strings_get_set_del_exists_incr() {
     let (x, store) = sink();
     assert_eq!(call(&x, "get", &["k"]).unwrap(), WasmValue::Nil);
     assert_eq!(call(&x, "set", &["k", "hello"]).unwrap(), WasmValue::I64(0));
-    assert_eq!(redis(&store, &["GET", "k"]), Frame::Bulk(Bytes::from("hello")));
+    assert_eq!(
+        redis(&store, &["GET", "k"]),
+        Frame::Bulk(Bytes::from("hello"))
+    );
     assert_eq!(call(&x, "get", &["k"]).unwrap(), bulk("hello"));
     assert_eq!(call(&x, "exists", &["k"]).unwrap(), WasmValue::I64(1));
     assert_eq!(call(&x, "del", &["k"]).unwrap(), WasmValue::I64(1));
@@ -92,8 +102,14 @@ fn large_value_through_result_buffer() {
     redis(&store, &["SET", "huge", &huge]);
     let partial = r#"(func (export "len") (call $return_int (call $get (call $buf (i32.const 0)) (call $a (i32.const 0)))))"#;
     x.load("huge", guest(partial), Some(all())).unwrap();
-    assert_eq!(x.call("huge", "len", vec![s("huge")], None).unwrap(), WasmValue::I64(1 << 20));
-    assert_eq!(call(&x, "partial_read", &["abcdef"]).unwrap(), WasmValue::I64(2));
+    assert_eq!(
+        x.call("huge", "len", vec![s("huge")], None).unwrap(),
+        WasmValue::I64(1 << 20)
+    );
+    assert_eq!(
+        call(&x, "partial_read", &["abcdef"]).unwrap(),
+        WasmValue::I64(2)
+    );
 }
 
 #[test]
@@ -109,7 +125,9 @@ fn wrongtype_raises_and_ends_the_call() {
     redis(&store, &["SET", "s", "abc"]);
     assert_eq!(
         call(&x, "incr", &["s"]),
-        Err(WasmError::CommandError("ERR value is not an integer or out of range".into()))
+        Err(WasmError::CommandError(
+            "ERR value is not an integer or out of range".into()
+        ))
     );
 }
 
@@ -117,15 +135,29 @@ fn wrongtype_raises_and_ends_the_call() {
 fn hashes_expire_ttl() {
     let (x, store) = sink();
     assert_eq!(call(&x, "hget", &["h", "f"]).unwrap(), WasmValue::Nil);
-    assert_eq!(call(&x, "hset", &["h", "f", "v1"]).unwrap(), WasmValue::I64(1));
-    assert_eq!(call(&x, "hset", &["h", "f", "v2"]).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        call(&x, "hset", &["h", "f", "v1"]).unwrap(),
+        WasmValue::I64(1)
+    );
+    assert_eq!(
+        call(&x, "hset", &["h", "f", "v2"]).unwrap(),
+        WasmValue::I64(0)
+    );
     assert_eq!(call(&x, "hget", &["h", "f"]).unwrap(), bulk("v2"));
-    assert_eq!(redis(&store, &["HGET", "h", "f"]), Frame::Bulk(Bytes::from("v2")));
+    assert_eq!(
+        redis(&store, &["HGET", "h", "f"]),
+        Frame::Bulk(Bytes::from("v2"))
+    );
     assert_eq!(call(&x, "ttl", &["h"]).unwrap(), WasmValue::I64(-1));
     assert_eq!(call(&x, "ttl", &["absent"]).unwrap(), WasmValue::I64(-2));
     assert_eq!(call(&x, "expire100", &["h"]).unwrap(), WasmValue::I64(1));
-    assert_eq!(call(&x, "expire100", &["absent"]).unwrap(), WasmValue::I64(0));
-    let WasmValue::I64(ttl) = call(&x, "ttl", &["h"]).unwrap() else { panic!() };
+    assert_eq!(
+        call(&x, "expire100", &["absent"]).unwrap(),
+        WasmValue::I64(0)
+    );
+    let WasmValue::I64(ttl) = call(&x, "ttl", &["h"]).unwrap() else {
+        panic!()
+    };
     assert!((99..=100).contains(&ttl), "{ttl}");
 }
 
@@ -143,7 +175,9 @@ fn sorted_sets_and_keys() {
     redis(&store, &["SET", "user:1", "a"]);
     redis(&store, &["SET", "user:2", "b"]);
     redis(&store, &["SET", "other", "c"]);
-    let WasmValue::Bytes(encoded) = call(&x, "keys", &["user:*"]).unwrap() else { panic!() };
+    let WasmValue::Bytes(encoded) = call(&x, "keys", &["user:*"]).unwrap() else {
+        panic!()
+    };
     let a = list(&[b"user:1", b"user:2"]);
     let b = list(&[b"user:2", b"user:1"]);
     assert!(encoded == a || encoded == b, "{encoded:?}");
@@ -153,61 +187,118 @@ fn sorted_sets_and_keys() {
 fn generic_call_returns_resp2() {
     let (x, store) = sink();
     let argv = |items: &[&[u8]]| WasmValue::Bytes(list(items));
-    let run = |v: WasmValue| x.call("sink", "call", vec![v], Some(CallContext::default())).unwrap();
+    let run = |v: WasmValue| {
+        x.call("sink", "call", vec![v], Some(CallContext::default()))
+            .unwrap()
+    };
     assert_eq!(run(argv(&[b"SET", b"k", b"v"])), bulk("+OK\r\n"));
     assert_eq!(run(argv(&[b"GET", b"k"])), bulk("$1\r\nv\r\n"));
     assert_eq!(run(argv(&[b"GET", b"nope"])), bulk("$-1\r\n"));
     assert_eq!(run(argv(&[b"RPUSH", b"l", b"a", b"b"])), bulk(":2\r\n"));
-    assert_eq!(run(argv(&[b"LRANGE", b"l", b"0", b"-1"])), bulk("*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    assert_eq!(
+        run(argv(&[b"LRANGE", b"l", b"0", b"-1"])),
+        bulk("*2\r\n$1\r\na\r\n$1\r\nb\r\n")
+    );
     // Command errors come back as error replies (pcall), the call goes on.
-    assert_eq!(run(argv(&[b"INCR", b"k"])), bulk("-ERR value is not an integer or out of range\r\n"));
+    assert_eq!(
+        run(argv(&[b"INCR", b"k"])),
+        bulk("-ERR value is not an integer or out of range\r\n")
+    );
     assert_eq!(redis(&store, &["GET", "k"]), Frame::Bulk(Bytes::from("v")));
     // A malformed list traps with a typed error.
     assert!(matches!(
-        x.call("sink", "call", vec![WasmValue::Bytes(vec![9, 0, 0, 0])], Some(CallContext::default())),
-        Err(WasmError::Trap { code: "bad_host_call", .. })
+        x.call(
+            "sink",
+            "call",
+            vec![WasmValue::Bytes(vec![9, 0, 0, 0])],
+            Some(CallContext::default())
+        ),
+        Err(WasmError::Trap {
+            code: "bad_host_call",
+            ..
+        })
     ));
 }
 
 #[test]
 fn utilities_time_random_log() {
     let (x, _) = sink();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     for f in ["time", "now"] {
-        let WasmValue::I64(t) = call(&x, f, &[]).unwrap() else { panic!() };
+        let WasmValue::I64(t) = call(&x, f, &[]).unwrap() else {
+            panic!()
+        };
         assert!((t - now).abs() < 10_000, "{t} vs {now}");
     }
-    let WasmValue::F64(r) = call(&x, "random_f64", &[]).unwrap() else { panic!() };
+    let WasmValue::F64(r) = call(&x, "random_f64", &[]).unwrap() else {
+        panic!()
+    };
     assert!((0.0..1.0).contains(&r));
-    let WasmValue::Bytes(b) = call(&x, "random_bytes", &[]).unwrap() else { panic!() };
+    let WasmValue::Bytes(b) = call(&x, "random_bytes", &[]).unwrap() else {
+        panic!()
+    };
     assert_eq!(b.len(), 64);
     assert!(b.iter().any(|&x| x != 0));
-    assert_eq!(call(&x, "log", &["hello from wasm"]).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        call(&x, "log", &["hello from wasm"]).unwrap(),
+        WasmValue::I64(0)
+    );
 }
 
 #[test]
 fn arguments_and_replies() {
     let (x, _) = sink();
-    assert_eq!(call(&x, "argc", &["a", "b", "c"]).unwrap(), WasmValue::I64(3));
-    let ctx = CallContext { num_keys: Some(2), ..Default::default() };
-    assert_eq!(x.call("sink", "numkeys", vec![s("a"), s("b"), s("c")], Some(ctx)).unwrap(), WasmValue::I64(2));
+    assert_eq!(
+        call(&x, "argc", &["a", "b", "c"]).unwrap(),
+        WasmValue::I64(3)
+    );
+    let ctx = CallContext {
+        num_keys: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(
+        x.call("sink", "numkeys", vec![s("a"), s("b"), s("c")], Some(ctx))
+            .unwrap(),
+        WasmValue::I64(2)
+    );
     // Leading strings are keys when no context says otherwise.
-    assert_eq!(x.call("sink", "numkeys", vec![s("a"), WasmValue::I64(3)], None).unwrap(), WasmValue::I64(1));
+    assert_eq!(
+        x.call("sink", "numkeys", vec![s("a"), WasmValue::I64(3)], None)
+            .unwrap(),
+        WasmValue::I64(1)
+    );
     assert_eq!(call(&x, "arg_missing", &[]).unwrap(), WasmValue::I64(-1));
-    assert_eq!(call(&x, "echo", &["bytes\0\u{1}"]).unwrap(), bulk("bytes\0\u{1}"));
+    assert_eq!(
+        call(&x, "echo", &["bytes\0\u{1}"]).unwrap(),
+        bulk("bytes\0\u{1}")
+    );
     assert_eq!(call(&x, "nothing", &[]).unwrap(), WasmValue::Nil);
     assert_eq!(call(&x, "nil", &[]).unwrap(), WasmValue::Nil);
     assert_eq!(
         call(&x, "resp", &["*2\r\n:1\r\n$2\r\nab\r\n"]).unwrap(),
         WasmValue::Array(vec![WasmValue::I64(1), bulk("ab")])
     );
-    assert_eq!(call(&x, "resp", &["%1\r\n+a\r\n,1.5\r\n"]).unwrap(), WasmValue::Array(vec![WasmValue::Status("a".into()), WasmValue::F64(1.5)]));
+    assert_eq!(
+        call(&x, "resp", &["%1\r\n+a\r\n,1.5\r\n"]).unwrap(),
+        WasmValue::Array(vec![WasmValue::Status("a".into()), WasmValue::F64(1.5)])
+    );
     assert_eq!(
         call(&x, "resp", &["*2\r\n:1\r\n"]),
-        Err(WasmError::GuestError("ERR invalid RESP reply from function".into()))
+        Err(WasmError::GuestError(
+            "ERR invalid RESP reply from function".into()
+        ))
     );
-    assert_eq!(call(&x, "fail", &["INVALID bad input"]), Err(WasmError::GuestError("INVALID bad input".into())));
-    assert_eq!(call(&x, "fail", &["bad input"]), Err(WasmError::GuestError("ERR bad input".into())));
+    assert_eq!(
+        call(&x, "fail", &["INVALID bad input"]),
+        Err(WasmError::GuestError("INVALID bad input".into()))
+    );
+    assert_eq!(
+        call(&x, "fail", &["bad input"]),
+        Err(WasmError::GuestError("ERR bad input".into()))
+    );
 }
 
 #[test]
@@ -243,8 +334,14 @@ fn overloads_by_signature() {
     );
     x.load("seed", seed_get, Some(all())).unwrap();
     assert_eq!(x.call("seed", "get", vec![], None).unwrap(), bulk("value"));
-    assert_eq!(x.call("seed", "get_missing", vec![], None).unwrap(), WasmValue::I64(0));
-    assert_eq!(x.call("seed", "set_ttl", vec![], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("seed", "get_missing", vec![], None).unwrap(),
+        WasmValue::I64(0)
+    );
+    assert_eq!(
+        x.call("seed", "set_ttl", vec![], None).unwrap(),
+        WasmValue::I64(0)
+    );
     assert_eq!(redis(&store, &["TTL", "t"]), Frame::Integer(50));
 
     // The reference-seed ferrite_get needs ferrite_alloc: refused at load.
@@ -252,22 +349,40 @@ fn overloads_by_signature() {
         r#"(module (import "ferrite" "ferrite_get" (func (param i32 i32) (result i32)))
            (memory (export "memory") 1) (func (export "f")))"#,
     );
-    assert!(matches!(x.load("noalloc", no_alloc, None), Err(WasmError::InvalidModule(m)) if m.contains("ferrite_alloc")));
+    assert!(
+        matches!(x.load("noalloc", no_alloc, None), Err(WasmError::InvalidModule(m)) if m.contains("ferrite_alloc"))
+    );
 }
 
 #[test]
 fn unknown_imports_are_named_at_load() {
     let (x, _) = setup();
-    let bad_sig = module(r#"(module (import "ferrite" "ferrite_get" (func (param i64) (result i64))) (func (export "f")))"#);
+    let bad_sig = module(
+        r#"(module (import "ferrite" "ferrite_get" (func (param i64) (result i64))) (func (export "f")))"#,
+    );
     match x.load("a", bad_sig, None) {
-        Err(WasmError::UnknownImport { module, name, .. }) => assert_eq!((module.as_str(), name.as_str()), ("ferrite", "ferrite_get")),
+        Err(WasmError::UnknownImport { module, name, .. }) => {
+            assert_eq!((module.as_str(), name.as_str()), ("ferrite", "ferrite_get"))
+        }
         other => panic!("{other:?}"),
     }
-    let bad_name = module(r#"(module (import "ferrite" "ferrite_teleport" (func)) (func (export "f")))"#);
-    assert!(matches!(x.load("b", bad_name, None), Err(WasmError::UnknownImport { name, .. }) if name == "ferrite_teleport"));
+    let bad_name =
+        module(r#"(module (import "ferrite" "ferrite_teleport" (func)) (func (export "f")))"#);
+    assert!(
+        matches!(x.load("b", bad_name, None), Err(WasmError::UnknownImport { name, .. }) if name == "ferrite_teleport")
+    );
     let bad_module = module(r#"(module (import "env" "abort" (func)) (func (export "f")))"#);
-    assert!(matches!(x.load("c", bad_module, None), Err(WasmError::UnknownImport { module, .. }) if module == "env"));
-    let text = x.load("d", module(r#"(module (import "env" "x" (func)) (func (export "f")))"#), None).unwrap_err().reply_text();
+    assert!(
+        matches!(x.load("c", bad_module, None), Err(WasmError::UnknownImport { module, .. }) if module == "env")
+    );
+    let text = x
+        .load(
+            "d",
+            module(r#"(module (import "env" "x" (func)) (func (export "f")))"#),
+            None,
+        )
+        .unwrap_err()
+        .reply_text();
     assert_eq!(text, "ERR unknown import 'env::x' (unknown import module)");
 }
 
@@ -276,9 +391,21 @@ fn default_permissions_are_restrictive() {
     let (x, store) = setup();
     x.load("sink", guest(SINK), None).unwrap();
     redis(&store, &["SET", "k", "v"]);
-    assert_eq!(x.call("sink", "get", vec![s("k")], None).unwrap(), bulk("v"));
-    assert!(matches!(x.call("sink", "set", vec![s("k"), s("w")], None), Err(WasmError::PermissionDenied(_))));
-    assert!(matches!(x.call("sink", "time", vec![], None), Err(WasmError::PermissionDenied(_))));
-    assert_eq!(x.call("sink", "log", vec![s("ok")], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("sink", "get", vec![s("k")], None).unwrap(),
+        bulk("v")
+    );
+    assert!(matches!(
+        x.call("sink", "set", vec![s("k"), s("w")], None),
+        Err(WasmError::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        x.call("sink", "time", vec![], None),
+        Err(WasmError::PermissionDenied(_))
+    ));
+    assert_eq!(
+        x.call("sink", "log", vec![s("ok")], None).unwrap(),
+        WasmValue::I64(0)
+    );
     let _ = FunctionPermissions::restrictive();
 }

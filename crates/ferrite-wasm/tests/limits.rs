@@ -43,7 +43,12 @@ const BODY: &str = r#"
   (drop (call $set (call $buf (i32.const 0)) (call $a (i32.const 0)) (call $buf (i32.const 0)) (call $a (i32.const 0)))))
 "#;
 
-fn load(limits: ResourceLimits) -> (ferrite_wasm::WasmExecutor, std::sync::Arc<ferrite_store::Store>) {
+fn load(
+    limits: ResourceLimits,
+) -> (
+    ferrite_wasm::WasmExecutor,
+    std::sync::Arc<ferrite_store::Store>,
+) {
     let (x, store) = setup_with(limits);
     x.load("f", guest(BODY), Some(all())).unwrap();
     (x, store)
@@ -51,7 +56,10 @@ fn load(limits: ResourceLimits) -> (ferrite_wasm::WasmExecutor, std::sync::Arc<f
 
 #[test]
 fn timeout_preempts_a_tight_loop_within_150ms() {
-    let limits = ResourceLimits { max_fuel: u64::MAX / 2, ..ResourceLimits::quick() };
+    let limits = ResourceLimits {
+        max_fuel: u64::MAX / 2,
+        ..ResourceLimits::quick()
+    };
     let (x, _) = load(limits);
     for export in ["spin", "spin_host"] {
         let started = Instant::now();
@@ -61,15 +69,24 @@ fn timeout_preempts_a_tight_loop_within_150ms() {
         assert!(took >= Duration::from_millis(100), "{export}: {took:?}");
         assert!(took < Duration::from_millis(150), "{export}: {took:?}");
     }
-    assert_eq!(WasmError::Timeout(100).reply_text(), "ERR function timed out after 100ms");
+    assert_eq!(
+        WasmError::Timeout(100).reply_text(),
+        "ERR function timed out after 100ms"
+    );
 }
 
 #[test]
 fn fuel_exhaustion() {
-    let limits = ResourceLimits { max_fuel: 100_000, ..ResourceLimits::default() };
+    let limits = ResourceLimits {
+        max_fuel: 100_000,
+        ..ResourceLimits::default()
+    };
     let (x, _) = load(limits);
     let started = Instant::now();
-    assert_eq!(x.call("f", "spin", vec![], None), Err(WasmError::FuelExhausted));
+    assert_eq!(
+        x.call("f", "spin", vec![], None),
+        Err(WasmError::FuelExhausted)
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     let stats = x.stats("f").unwrap();
     assert_eq!((stats.invocations, stats.failed), (1, 1));
@@ -78,26 +95,56 @@ fn fuel_exhaustion() {
 
 #[test]
 fn memory_limit() {
-    let limits = ResourceLimits { max_memory: 1 << 20, ..ResourceLimits::default() };
+    let limits = ResourceLimits {
+        max_memory: 1 << 20,
+        ..ResourceLimits::default()
+    };
     let (x, _) = load(limits);
-    assert_eq!(x.call("f", "bomb", vec![], None), Err(WasmError::MemoryLimitExceeded { limit: 1 << 20 }));
+    assert_eq!(
+        x.call("f", "bomb", vec![], None),
+        Err(WasmError::MemoryLimitExceeded { limit: 1 << 20 })
+    );
     // Growing within the limit works, on a fresh instance each time.
-    assert_eq!(x.call("f", "grow_once", vec![], None).unwrap(), WasmValue::I64(1));
-    assert_eq!(x.call("f", "grow_once", vec![], None).unwrap(), WasmValue::I64(1));
+    assert_eq!(
+        x.call("f", "grow_once", vec![], None).unwrap(),
+        WasmValue::I64(1)
+    );
+    assert_eq!(
+        x.call("f", "grow_once", vec![], None).unwrap(),
+        WasmValue::I64(1)
+    );
     // A declared minimum over the limit is refused at load.
     let big = module(r#"(module (memory (export "memory") 17) (func (export "f")))"#);
-    assert_eq!(x.load("big", big.clone(), None), Err(WasmError::MemoryLimitExceeded { limit: 1 << 20 }));
-    let opts = LoadOptions { limits: Some(ResourceLimits { max_memory: 2 << 20, ..limits }), ..Default::default() };
+    assert_eq!(
+        x.load("big", big.clone(), None),
+        Err(WasmError::MemoryLimitExceeded { limit: 1 << 20 })
+    );
+    let opts = LoadOptions {
+        limits: Some(ResourceLimits {
+            max_memory: 2 << 20,
+            ..limits
+        }),
+        ..Default::default()
+    };
     x.load_with("big", &big, opts).unwrap();
     // And an update below the minimum is refused.
-    assert!(matches!(x.update("big", Some(limits), None), Err(WasmError::MemoryLimitExceeded { .. })));
+    assert!(matches!(
+        x.update("big", Some(limits), None),
+        Err(WasmError::MemoryLimitExceeded { .. })
+    ));
 }
 
 #[test]
 fn deep_recursion_is_a_stack_overflow() {
     let (x, _) = load(ResourceLimits::default());
-    assert_eq!(x.call("f", "recurse", vec![], None), Err(WasmError::StackOverflow));
-    assert_eq!(x.call("f", "counter", vec![], None).unwrap(), WasmValue::I64(1));
+    assert_eq!(
+        x.call("f", "recurse", vec![], None),
+        Err(WasmError::StackOverflow)
+    );
+    assert_eq!(
+        x.call("f", "counter", vec![], None).unwrap(),
+        WasmValue::I64(1)
+    );
 }
 
 #[test]
@@ -119,31 +166,54 @@ fn traps_are_typed() {
 #[test]
 fn bad_pointers_and_lengths_trap_cleanly() {
     let (x, _) = load(ResourceLimits::default());
-    for export in ["bad_ptr_neg", "bad_len_huge", "bad_len_neg", "bad_return", "bad_result_read"] {
+    for export in [
+        "bad_ptr_neg",
+        "bad_len_huge",
+        "bad_len_neg",
+        "bad_return",
+        "bad_result_read",
+    ] {
         match x.call("f", export, vec![s("key")], None) {
-            Err(WasmError::BadPointer(m)) => assert!(m.contains("outside guest memory"), "{export}: {m}"),
+            Err(WasmError::BadPointer(m)) => {
+                assert!(m.contains("outside guest memory"), "{export}: {m}")
+            }
             other => panic!("{export}: {other:?}"),
         }
     }
-    let text = x.call("f", "bad_ptr_neg", vec![], None).unwrap_err().reply_text();
+    let text = x
+        .call("f", "bad_ptr_neg", vec![], None)
+        .unwrap_err()
+        .reply_text();
     assert!(text.starts_with("ERR wasm trap: bad pointer"), "{text}");
     // The host is fine afterwards.
-    assert_eq!(x.call("f", "counter", vec![], None).unwrap(), WasmValue::I64(1));
+    assert_eq!(
+        x.call("f", "counter", vec![], None).unwrap(),
+        WasmValue::I64(1)
+    );
 }
 
 #[test]
 fn every_call_starts_from_fresh_state() {
     let (x, _) = load(ResourceLimits::default());
     for _ in 0..20 {
-        assert_eq!(x.call("f", "counter", vec![], None).unwrap(), WasmValue::I64(1));
-        assert_eq!(x.call("f", "mem_counter", vec![], None).unwrap(), WasmValue::I64(1));
+        assert_eq!(
+            x.call("f", "counter", vec![], None).unwrap(),
+            WasmValue::I64(1)
+        );
+        assert_eq!(
+            x.call("f", "mem_counter", vec![], None).unwrap(),
+            WasmValue::I64(1)
+        );
     }
     // Also from several threads at once.
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
                 for _ in 0..50 {
-                    assert_eq!(x.call("f", "counter", vec![], None).unwrap(), WasmValue::I64(1));
+                    assert_eq!(
+                        x.call("f", "counter", vec![], None).unwrap(),
+                        WasmValue::I64(1)
+                    );
                 }
             });
         }
@@ -153,17 +223,36 @@ fn every_call_starts_from_fresh_state() {
 
 #[test]
 fn failed_calls_roll_back() {
-    let limits = ResourceLimits { max_time: Duration::from_millis(50), max_fuel: u64::MAX / 2, ..Default::default() };
+    let limits = ResourceLimits {
+        max_time: Duration::from_millis(50),
+        max_fuel: u64::MAX / 2,
+        ..Default::default()
+    };
     let (x, store) = load(limits);
-    assert!(matches!(x.call("f", "set_then_trap", vec![s("a")], None), Err(WasmError::Trap { .. })));
-    assert!(matches!(x.call("f", "set_then_error", vec![s("b")], None), Err(WasmError::GuestError(_))));
-    assert_eq!(x.call("f", "set_then_spin", vec![s("c")], None), Err(WasmError::Timeout(50)));
+    assert!(matches!(
+        x.call("f", "set_then_trap", vec![s("a")], None),
+        Err(WasmError::Trap { .. })
+    ));
+    assert!(matches!(
+        x.call("f", "set_then_error", vec![s("b")], None),
+        Err(WasmError::GuestError(_))
+    ));
+    assert_eq!(
+        x.call("f", "set_then_spin", vec![s("c")], None),
+        Err(WasmError::Timeout(50))
+    );
     for k in ["a", "b", "c"] {
         assert_eq!(redis(&store, &["EXISTS", k]), Frame::Integer(0), "{k}");
     }
     redis(&store, &["SET", "d", "old"]);
     assert!(x.call("f", "set_then_trap", vec![s("d")], None).is_err());
-    assert_eq!(redis(&store, &["GET", "d"]), Frame::Bulk(Bytes::from("old")));
-    assert_eq!(x.call("f", "set_ok", vec![s("e")], None).unwrap(), WasmValue::Nil);
+    assert_eq!(
+        redis(&store, &["GET", "d"]),
+        Frame::Bulk(Bytes::from("old"))
+    );
+    assert_eq!(
+        x.call("f", "set_ok", vec![s("e")], None).unwrap(),
+        WasmValue::Nil
+    );
     assert_eq!(redis(&store, &["GET", "e"]), Frame::Bulk(Bytes::from("e")));
 }

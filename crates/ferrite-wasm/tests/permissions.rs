@@ -6,7 +6,8 @@ use bytes::Bytes;
 use common::*;
 use ferrite_protocol::Frame;
 use ferrite_wasm::{
-    AccessMode, CallContext, CallRequest, Capabilities, Capability, FunctionPermissions, WasmError, WasmValue,
+    AccessMode, CallContext, CallRequest, Capabilities, Capability, FunctionPermissions, WasmError,
+    WasmValue,
 };
 
 const BODY: &str = r#"
@@ -22,7 +23,12 @@ const BODY: &str = r#"
 (func (export "log") (call $log (i32.const 1) (i32.const 0) (i32.const 4)))
 "#;
 
-fn load(perms: FunctionPermissions) -> (ferrite_wasm::WasmExecutor, std::sync::Arc<ferrite_store::Store>) {
+fn load(
+    perms: FunctionPermissions,
+) -> (
+    ferrite_wasm::WasmExecutor,
+    std::sync::Arc<ferrite_store::Store>,
+) {
     let (x, store) = setup();
     x.load("f", guest(BODY), Some(perms)).unwrap();
     (x, store)
@@ -54,23 +60,44 @@ fn read_write_delete_capabilities() {
     let (x, store) = load(caps(&[Capability::Write]));
     redis(&store, &["SET", "k", "v"]);
     denied(x.call("f", "get", vec![s("k")], None));
-    assert_eq!(x.call("f", "set", vec![s("k"), s("w")], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("f", "set", vec![s("k"), s("w")], None).unwrap(),
+        WasmValue::I64(0)
+    );
     let m = denied(x.call("f", "del", vec![s("k")], None));
     assert!(m.contains("'delete' capability"), "{m}");
 
     let (x, store) = load(caps(&[Capability::Delete]));
     redis(&store, &["SET", "k", "v"]);
-    assert_eq!(x.call("f", "del", vec![s("k")], None).unwrap(), WasmValue::I64(1));
+    assert_eq!(
+        x.call("f", "del", vec![s("k")], None).unwrap(),
+        WasmValue::I64(1)
+    );
 
-    let (x, _) = load(FunctionPermissions::with_capabilities_only(Capabilities::parse(&["all"]).unwrap()));
-    assert_eq!(x.call("f", "set", vec![s("k"), s("w")], None).unwrap(), WasmValue::I64(0));
+    let (x, _) = load(FunctionPermissions::with_capabilities_only(
+        Capabilities::parse(&["all"]).unwrap(),
+    ));
+    assert_eq!(
+        x.call("f", "set", vec![s("k"), s("w")], None).unwrap(),
+        WasmValue::I64(0)
+    );
 }
 
 #[test]
 fn time_random_log_capabilities() {
-    let (x, _) = load(caps(&[Capability::Time, Capability::Random, Capability::Log]));
-    assert!(matches!(x.call("f", "time", vec![], None), Ok(WasmValue::I64(_))));
-    assert!(matches!(x.call("f", "random", vec![], None), Ok(WasmValue::F64(_))));
+    let (x, _) = load(caps(&[
+        Capability::Time,
+        Capability::Random,
+        Capability::Log,
+    ]));
+    assert!(matches!(
+        x.call("f", "time", vec![], None),
+        Ok(WasmValue::I64(_))
+    ));
+    assert!(matches!(
+        x.call("f", "random", vec![], None),
+        Ok(WasmValue::F64(_))
+    ));
     assert_eq!(x.call("f", "log", vec![], None).unwrap(), WasmValue::Nil);
     let (x, _) = load(caps(&[Capability::Read]));
     assert!(denied(x.call("f", "time", vec![], None)).contains("'time'"));
@@ -86,7 +113,10 @@ fn read_only_function_and_read_only_call() {
     assert!(denied(x.call("f", "set", vec![s("k"), s("w")], None)).contains("read-only"));
 
     let (x, store) = load(FunctionPermissions::read_write());
-    let ctx = CallContext { read_only: true, ..Default::default() };
+    let ctx = CallContext {
+        read_only: true,
+        ..Default::default()
+    };
     assert!(denied(x.call("f", "set", vec![s("k"), s("w")], Some(ctx))).contains("read-only"));
     // WASM.CALLREAD through the server entry point.
     let request = CallRequest {
@@ -97,75 +127,137 @@ fn read_only_function_and_read_only_call() {
         mode: AccessMode::ReadOnly,
     };
     let frame = x.execute_frame(&*store, request.clone());
-    assert!(matches!(&frame, Frame::Error(e) if e.starts_with(b"NOPERM")), "{frame:?}");
-    let frame = x.execute_frame(&*store, CallRequest { mode: AccessMode::ReadWrite, ..request });
+    assert!(
+        matches!(&frame, Frame::Error(e) if e.starts_with(b"NOPERM")),
+        "{frame:?}"
+    );
+    let frame = x.execute_frame(
+        &*store,
+        CallRequest {
+            mode: AccessMode::ReadWrite,
+            ..request
+        },
+    );
     assert_eq!(frame, Frame::Integer(0));
 }
 
 #[test]
 fn key_patterns_allow_and_deny() {
-    let perms = FunctionPermissions::read_write().with_allowed_keys(vec!["user:*".into(), "!user:admin*".into()]);
+    let perms = FunctionPermissions::read_write()
+        .with_allowed_keys(vec!["user:*".into(), "!user:admin*".into()]);
     let (x, store) = load(perms);
-    assert_eq!(x.call("f", "set", vec![s("user:1"), s("a")], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("f", "set", vec![s("user:1"), s("a")], None).unwrap(),
+        WasmValue::I64(0)
+    );
     let m = denied(x.call("f", "set", vec![s("session:1"), s("a")], None));
     assert!(m.contains("key 'session:1'"), "{m}");
     denied(x.call("f", "get", vec![s("user:admin")], None));
     denied(x.call("f", "set", vec![s("user:admin2"), s("a")], None));
     // Only denies given: everything else is allowed.
     let (x, _) = load(FunctionPermissions::read_write().with_allowed_keys(vec!["!admin:*".into()]));
-    assert_eq!(x.call("f", "set", vec![s("anything"), s("a")], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("f", "set", vec![s("anything"), s("a")], None)
+            .unwrap(),
+        WasmValue::I64(0)
+    );
     denied(x.call("f", "set", vec![s("admin:x"), s("a")], None));
     // Keys checked for ferrite_call too, for every key of the command.
     let (x, store2) = load(FunctionPermissions::read_write().with_allowed_keys(vec!["a*".into()]));
     let argv = WasmValue::Bytes(list(&[b"MSET", b"a1", b"x", b"b1", b"y"]));
-    let WasmValue::Bytes(reply) = x.call("f", "call", vec![argv], Some(CallContext::default())).unwrap() else { panic!() };
-    assert!(reply.starts_with(b"-NOPERM function 'f' may not access key 'b1'"), "{}", String::from_utf8_lossy(&reply));
+    let WasmValue::Bytes(reply) = x
+        .call("f", "call", vec![argv], Some(CallContext::default()))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        reply.starts_with(b"-NOPERM function 'f' may not access key 'b1'"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
     assert_eq!(redis(&store2, &["EXISTS", "a1"]), Frame::Integer(0));
     // ferrite_keys lists only readable keys.
     redis(&store, &["SET", "user:admin", "x"]);
     redis(&store, &["SET", "other", "x"]);
-    let WasmValue::Bytes(keys) = x.call("f", "keys", vec![s("*")], None).unwrap() else { panic!() };
+    let WasmValue::Bytes(keys) = x.call("f", "keys", vec![s("*")], None).unwrap() else {
+        panic!()
+    };
     let _ = keys;
-    let (x, store) = load(FunctionPermissions::read_write().with_allowed_keys(vec!["user:*".into(), "!user:admin*".into()]));
+    let (x, store) = load(
+        FunctionPermissions::read_write()
+            .with_allowed_keys(vec!["user:*".into(), "!user:admin*".into()]),
+    );
     redis(&store, &["SET", "user:1", "x"]);
     redis(&store, &["SET", "user:admin", "x"]);
     redis(&store, &["SET", "other", "x"]);
-    let WasmValue::Bytes(keys) = x.call("f", "keys", vec![s("*")], None).unwrap() else { panic!() };
+    let WasmValue::Bytes(keys) = x.call("f", "keys", vec![s("*")], None).unwrap() else {
+        panic!()
+    };
     assert_eq!(keys, list(&[b"user:1"]));
     // Keyspace-wide commands through ferrite_call need unrestricted keys.
     let argv = WasmValue::Bytes(list(&[b"FLUSHALL"]));
-    let WasmValue::Bytes(reply) = x.call("f", "call", vec![argv], Some(CallContext::default())).unwrap() else { panic!() };
-    assert!(reply.starts_with(b"-NOPERM"), "{}", String::from_utf8_lossy(&reply));
+    let WasmValue::Bytes(reply) = x
+        .call("f", "call", vec![argv], Some(CallContext::default()))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        reply.starts_with(b"-NOPERM"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 }
 
 #[test]
 fn commands_allow_and_deny_lists() {
-    let perms = FunctionPermissions::read_write().with_allowed_commands(vec!["get".into(), "SET".into()]);
+    let perms =
+        FunctionPermissions::read_write().with_allowed_commands(vec!["get".into(), "SET".into()]);
     let (x, store) = load(perms);
     let run = |items: &[&[u8]]| {
-        let WasmValue::Bytes(r) = x.call("f", "call", vec![WasmValue::Bytes(list(items))], Some(CallContext::default())).unwrap() else {
+        let WasmValue::Bytes(r) = x
+            .call(
+                "f",
+                "call",
+                vec![WasmValue::Bytes(list(items))],
+                Some(CallContext::default()),
+            )
+            .unwrap()
+        else {
             panic!()
         };
         String::from_utf8(r).unwrap()
     };
     assert_eq!(run(&[b"SET", b"k", b"v"]), "+OK\r\n");
     assert_eq!(run(&[b"GET", b"k"]), "$1\r\nv\r\n");
-    assert!(run(&[b"INCR", b"n"]).starts_with("-NOPERM function 'f' may not run 'INCR' (not in COMMANDS)"));
+    assert!(run(&[b"INCR", b"n"])
+        .starts_with("-NOPERM function 'f' may not run 'INCR' (not in COMMANDS)"));
     assert!(run(&[b"NOSUCH"]).starts_with("-NOPERM"));
     // Typed host functions go through the same check.
     assert!(denied(x.call("f", "del", vec![s("k")], None)).contains("not in COMMANDS"));
 
-    let perms = FunctionPermissions::read_write().with_denied_commands(vec!["flushall".into(), "DEL".into()]);
+    let perms = FunctionPermissions::read_write()
+        .with_denied_commands(vec!["flushall".into(), "DEL".into()]);
     let (x, store2) = load(perms);
     redis(&store2, &["SET", "k", "v"]);
-    let WasmValue::Bytes(r) =
-        x.call("f", "call", vec![WasmValue::Bytes(list(&[b"FLUSHALL"]))], Some(CallContext::default())).unwrap()
+    let WasmValue::Bytes(r) = x
+        .call(
+            "f",
+            "call",
+            vec![WasmValue::Bytes(list(&[b"FLUSHALL"]))],
+            Some(CallContext::default()),
+        )
+        .unwrap()
     else {
         panic!()
     };
     assert!(r.starts_with(b"-NOPERM function 'f' may not run 'FLUSHALL' (in DENY_COMMANDS)"));
     assert!(denied(x.call("f", "del", vec![s("k")], None)).contains("DENY_COMMANDS"));
-    assert_eq!(x.call("f", "set", vec![s("k"), s("w")], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("f", "set", vec![s("k"), s("w")], None).unwrap(),
+        WasmValue::I64(0)
+    );
     assert_eq!(redis(&store2, &["GET", "k"]), Frame::Bulk(Bytes::from("w")));
     let _ = store;
 }
@@ -176,7 +268,14 @@ fn http_needs_allow_network_and_capability() {
     let perms = FunctionPermissions::read_write().with_capabilities(Capabilities::all());
     // setup() allows the network: load works.
     x.load("h", guest(BODY), Some(perms.clone())).unwrap();
-    let store = std::sync::Arc::new(ferrite_store::Store::new(ferrite_store::StoreConfig::default()));
-    let closed = ferrite_wasm::WasmExecutor::builder().keyspace(store).build().unwrap();
-    assert!(matches!(closed.load("h", guest(BODY), Some(perms)), Err(WasmError::InvalidConfig(m)) if m.contains("allow_network")));
+    let store = std::sync::Arc::new(ferrite_store::Store::new(
+        ferrite_store::StoreConfig::default(),
+    ));
+    let closed = ferrite_wasm::WasmExecutor::builder()
+        .keyspace(store)
+        .build()
+        .unwrap();
+    assert!(
+        matches!(closed.load("h", guest(BODY), Some(perms)), Err(WasmError::InvalidConfig(m)) if m.contains("allow_network"))
+    );
 }

@@ -32,14 +32,26 @@ fn wasi_reactor_initialize_stdout_and_exit() {
     assert!(x.info("w").unwrap().wasi);
     // `_initialize` runs once on every fresh instance, before the entry.
     for _ in 0..3 {
-        assert_eq!(x.call("w", "initialized", vec![], None).unwrap(), WasmValue::I64(1));
+        assert_eq!(
+            x.call("w", "initialized", vec![], None).unwrap(),
+            WasmValue::I64(1)
+        );
     }
     // fd_write to stdout succeeds (errno 0) and the bytes reach the log.
-    assert_eq!(x.call("w", "print", vec![], None).unwrap(), WasmValue::I64(0));
+    assert_eq!(
+        x.call("w", "print", vec![], None).unwrap(),
+        WasmValue::I64(0)
+    );
     assert_eq!(x.call("w", "exit3", vec![], None), Err(WasmError::Exit(3)));
-    assert_eq!(WasmError::Exit(3).reply_text(), "ERR function exited with code 3");
+    assert_eq!(
+        WasmError::Exit(3).reply_text(),
+        "ERR function exited with code 3"
+    );
     // proc_exit(0) ends the call successfully with the reply set so far.
-    assert_eq!(x.call("w", "exit0", vec![], None).unwrap(), WasmValue::I64(7));
+    assert_eq!(
+        x.call("w", "exit0", vec![], None).unwrap(),
+        WasmValue::I64(7)
+    );
 }
 
 const HTTP: &str = r#"(module
@@ -92,7 +104,10 @@ fn http_host_call_reaches_an_allowed_loopback_server() {
     x.load("h", module(HTTP), Some(perms)).unwrap();
     let url = format!("http://127.0.0.1:{port}/ping");
     let request = list(&[b"GET", url.as_bytes(), b"", b"X-Req", b"1"]);
-    let WasmValue::Bytes(response) = x.call("h", "fetch", vec![WasmValue::Bytes(request)], None).unwrap() else {
+    let WasmValue::Bytes(response) = x
+        .call("h", "fetch", vec![WasmValue::Bytes(request)], None)
+        .unwrap()
+    else {
         panic!()
     };
     // status, body, then headers
@@ -113,7 +128,8 @@ fn http_host_call_reaches_an_allowed_loopback_server() {
         other => panic!("{other:?}"),
     }
     // Without the http capability the host call is denied.
-    x.load("h2", module(HTTP), Some(FunctionPermissions::read_write())).unwrap();
+    x.load("h2", module(HTTP), Some(FunctionPermissions::read_write()))
+        .unwrap();
     let request = list(&[b"GET", url.as_bytes(), b""]);
     assert!(matches!(
         x.call("h2", "fetch", vec![WasmValue::Bytes(request)], None),

@@ -34,7 +34,11 @@ pub fn setname(session: &mut Session, argv: &[Bytes]) -> CommandResult {
 /// `CLIENT GETNAME`: the name, or null when none is set.
 pub fn getname(session: &Session) -> CommandResult {
     let name = session.info.name.lock();
-    Ok(if name.is_empty() { Frame::Null } else { Frame::bulk_copy(name.as_bytes()) })
+    Ok(if name.is_empty() {
+        Frame::Null
+    } else {
+        Frame::bulk_copy(name.as_bytes())
+    })
 }
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
@@ -46,7 +50,11 @@ pub fn list(server: &Server, _session: &Session, argv: &[Bytes]) -> CommandResul
         only_normal = match kind.as_slice() {
             b"normal" => true,
             b"master" | b"slave" | b"replica" | b"pubsub" => false,
-            _ => return Err(CommandError::UnknownClientType(String::from_utf8_lossy(&argv[3]).into_owned())),
+            _ => {
+                return Err(CommandError::UnknownClientType(
+                    String::from_utf8_lossy(&argv[3]).into_owned(),
+                ))
+            }
         };
     } else if argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"id") {
         let mut wanted = Vec::with_capacity(argv.len() - 3);

@@ -47,13 +47,30 @@ fn simple_set(items: impl IntoIterator<Item = &'static str>) -> Frame {
 fn key_specs(spec: &CommandSpec) -> Frame {
     // Redis's finer flags (insert, delete, variable_flags…) are not in the
     // table; the access type and the most common operation are.
-    let flags = if spec.is_write() { simple_set(["RW", "update"]) } else { simple_set(["RO", "access"]) };
-    let map = |pairs: Vec<(&'static str, Frame)>| Frame::Map(pairs.into_iter().map(|(k, v)| (Frame::bulk(k), v)).collect());
+    let flags = if spec.is_write() {
+        simple_set(["RW", "update"])
+    } else {
+        simple_set(["RO", "access"])
+    };
+    let map = |pairs: Vec<(&'static str, Frame)>| {
+        Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Frame::bulk(k), v))
+                .collect(),
+        )
+    };
     if spec.numkeys_index > 0 {
         let index = i64::try_from(spec.numkeys_index).unwrap_or(0);
         return Frame::Set(vec![map(vec![
             ("flags", flags),
-            ("begin_search", map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(index))]))])),
+            (
+                "begin_search",
+                map(vec![
+                    ("type", Frame::bulk("index")),
+                    ("spec", map(vec![("index", Frame::Integer(index))])),
+                ]),
+            ),
             (
                 "find_keys",
                 map(vec![
@@ -73,12 +90,22 @@ fn key_specs(spec: &CommandSpec) -> Frame {
     if spec.first_key <= 0 {
         return Frame::Set(Vec::new());
     }
-    let last = if spec.last_key < 0 { i64::from(spec.last_key) } else { i64::from(spec.last_key - spec.first_key) };
+    let last = if spec.last_key < 0 {
+        i64::from(spec.last_key)
+    } else {
+        i64::from(spec.last_key - spec.first_key)
+    };
     Frame::Set(vec![map(vec![
         ("flags", flags),
         (
             "begin_search",
-            map(vec![("type", Frame::bulk("index")), ("spec", map(vec![("index", Frame::Integer(spec.first_key.into()))]))]),
+            map(vec![
+                ("type", Frame::bulk("index")),
+                (
+                    "spec",
+                    map(vec![("index", Frame::Integer(spec.first_key.into()))]),
+                ),
+            ]),
         ),
         (
             "find_keys",
@@ -133,7 +160,10 @@ fn lookup_with_sub(name: &[u8]) -> Option<&'static CommandSpec> {
         None => ferrite_store::lookup(name),
         Some((parent, _)) => {
             let parent = ferrite_store::lookup(parent.as_bytes())?;
-            parent.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(text))
+            parent
+                .subcommands
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(text))
         }
     }
 }
@@ -143,7 +173,12 @@ pub fn info(argv: &[Bytes]) -> Frame {
     if argv.len() == 2 {
         return all();
     }
-    Frame::Array(argv[2..].iter().map(|name| lookup_with_sub(name).map_or(Frame::Null, describe)).collect())
+    Frame::Array(
+        argv[2..]
+            .iter()
+            .map(|name| lookup_with_sub(name).map_or(Frame::Null, describe))
+            .collect(),
+    )
 }
 
 fn doc(spec: &CommandSpec) -> Frame {
@@ -153,7 +188,10 @@ fn doc(spec: &CommandSpec) -> Frame {
     });
     let mut pairs = match captured {
         // Redis lists all of its subcommands; Ferrite's are added below.
-        Some(pairs) => pairs.into_iter().filter(|(k, _)| k.as_bytes().is_none_or(|k| &k[..] != b"subcommands")).collect(),
+        Some(pairs) => pairs
+            .into_iter()
+            .filter(|(k, _)| k.as_bytes().is_none_or(|k| &k[..] != b"subcommands"))
+            .collect(),
         None => vec![
             (Frame::bulk("summary"), Frame::bulk(spec.summary)),
             (Frame::bulk("since"), Frame::bulk(spec.since)),
@@ -161,7 +199,11 @@ fn doc(spec: &CommandSpec) -> Frame {
         ],
     };
     if !spec.subcommands.is_empty() {
-        let subs = spec.subcommands.iter().map(|s| (Frame::bulk(s.name), doc(s))).collect();
+        let subs = spec
+            .subcommands
+            .iter()
+            .map(|s| (Frame::bulk(s.name), doc(s)))
+            .collect();
         pairs.push((Frame::bulk("subcommands"), Frame::Map(subs)));
     }
     Frame::Map(pairs)
@@ -169,9 +211,20 @@ fn doc(spec: &CommandSpec) -> Frame {
 
 /// `COMMAND DOCS [name ...]`: unknown names are left out.
 pub fn docs(argv: &[Bytes]) -> Frame {
-    let specs: Vec<&'static CommandSpec> =
-        if argv.len() == 2 { top_level() } else { argv[2..].iter().filter_map(|n| lookup_with_sub(n)).collect() };
-    Frame::Map(specs.into_iter().map(|s| (Frame::bulk(s.name), doc(s))).collect())
+    let specs: Vec<&'static CommandSpec> = if argv.len() == 2 {
+        top_level()
+    } else {
+        argv[2..]
+            .iter()
+            .filter_map(|n| lookup_with_sub(n))
+            .collect()
+    };
+    Frame::Map(
+        specs
+            .into_iter()
+            .map(|s| (Frame::bulk(s.name), doc(s)))
+            .collect(),
+    )
 }
 
 /// `COMMAND GETKEYS command [arg ...]`.
@@ -188,7 +241,9 @@ pub fn getkeys(argv: &[Bytes]) -> CommandResult {
     if keys.is_empty() && !spec.flags.contains(CommandFlags::NO_MANDATORY_KEYS) {
         return Err(CommandError::GetKeysInvalidArguments);
     }
-    Ok(Frame::Array(keys.into_iter().map(|k| Frame::Bulk(k.clone())).collect()))
+    Ok(Frame::Array(
+        keys.into_iter().map(|k| Frame::Bulk(k.clone())).collect(),
+    ))
 }
 
 /// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`:
@@ -207,16 +262,25 @@ pub fn list(argv: &[Bytes]) -> CommandResult {
                 // No modules are loaded.
                 b"module" => Box::new(|_| false),
                 b"aclcat" => {
-                    let wanted = format!("@{}", String::from_utf8_lossy(&value).to_ascii_lowercase());
+                    let wanted =
+                        format!("@{}", String::from_utf8_lossy(&value).to_ascii_lowercase());
                     Box::new(move |s| s.acl_categories().contains(&wanted.as_str()))
                 }
-                b"pattern" => Box::new(move |s| ferrite_store::glob::matches_nocase(&value, s.name.as_bytes())),
+                b"pattern" => Box::new(move |s| {
+                    ferrite_store::glob::matches_nocase(&value, s.name.as_bytes())
+                }),
                 _ => return Err(CommandError::Syntax),
             }
         }
         _ => return Err(CommandError::Syntax),
     };
-    Ok(Frame::Array(names.into_iter().filter(|s| keep(s)).map(|s| Frame::bulk(s.name)).collect()))
+    Ok(Frame::Array(
+        names
+            .into_iter()
+            .filter(|s| keep(s))
+            .map(|s| Frame::bulk(s.name))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -226,18 +290,29 @@ mod tests {
     #[test]
     fn info_entry_matches_redis_bytes() {
         let get = ferrite_store::lookup(b"get").unwrap();
-        let bytes = ferrite_protocol::encode_to_vec(&describe(get), ferrite_protocol::Protocol::Resp2);
+        let bytes =
+            ferrite_protocol::encode_to_vec(&describe(get), ferrite_protocol::Protocol::Resp2);
         let expected: &[u8] = b"*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n";
-        assert_eq!(String::from_utf8_lossy(&bytes), String::from_utf8_lossy(expected));
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(expected)
+        );
     }
 
     #[test]
     fn container_docs_list_only_ferrites_subcommands() {
         let client = ferrite_store::lookup(b"client").unwrap();
-        let Frame::Map(pairs) = doc(client) else { panic!("docs are a map") };
-        let subs = pairs.iter().filter(|(k, _)| k.as_bytes().is_some_and(|k| &k[..] == b"subcommands")).count();
+        let Frame::Map(pairs) = doc(client) else {
+            panic!("docs are a map")
+        };
+        let subs = pairs
+            .iter()
+            .filter(|(k, _)| k.as_bytes().is_some_and(|k| &k[..] == b"subcommands"))
+            .count();
         assert_eq!(subs, 1);
-        let Some((_, Frame::Map(subs))) = pairs.last() else { panic!("subcommands last") };
+        let Some((_, Frame::Map(subs))) = pairs.last() else {
+            panic!("subcommands last")
+        };
         assert_eq!(subs.len(), client.subcommands.len());
     }
 }

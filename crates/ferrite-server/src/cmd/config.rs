@@ -28,17 +28,27 @@ pub fn get(server: &Server, argv: &[Bytes]) -> CommandResult {
     let mut pairs = Vec::new();
     for pattern in &argv[2..] {
         if ferrite_store::glob::is_literal(pattern) {
-            let Some(param) = std::str::from_utf8(pattern).ok().and_then(find_param_exact) else { continue };
+            let Some(param) = std::str::from_utf8(pattern).ok().and_then(find_param_exact) else {
+                continue;
+            };
             if !seen.contains(&param.name) {
                 seen.push(param.name);
-                pairs.push((Frame::Bulk(pattern.clone()), Frame::Bulk(param.get(&config).into())));
+                pairs.push((
+                    Frame::Bulk(pattern.clone()),
+                    Frame::Bulk(param.get(&config).into()),
+                ));
             }
             continue;
         }
         for param in PARAMS {
-            if !seen.contains(&param.name) && ferrite_store::glob::matches_nocase(pattern, param.name.as_bytes()) {
+            if !seen.contains(&param.name)
+                && ferrite_store::glob::matches_nocase(pattern, param.name.as_bytes())
+            {
                 seen.push(param.name);
-                pairs.push((Frame::bulk(param.name), Frame::Bulk(param.get(&config).into())));
+                pairs.push((
+                    Frame::bulk(param.name),
+                    Frame::Bulk(param.get(&config).into()),
+                ));
             }
         }
     }
@@ -60,7 +70,8 @@ pub fn set(server: &Server, argv: &[Bytes]) -> CommandResult {
     for pair in argv[2..].chunks_exact(2) {
         let (name, value) = (&pair[0], &pair[1]);
         let text = String::from_utf8_lossy(name);
-        let param = find_param_exact(&text).ok_or_else(|| CommandError::ConfigUnknown(text.clone().into_owned()))?;
+        let param = find_param_exact(&text)
+            .ok_or_else(|| CommandError::ConfigUnknown(text.clone().into_owned()))?;
         if !param.mutable {
             return Err(failed(name, "can't set immutable config"));
         }
@@ -86,7 +97,10 @@ pub fn set(server: &Server, argv: &[Bytes]) -> CommandResult {
             ConfigError::Invalid { key, .. } => key.clone(),
             _ => String::new(),
         };
-        let name = touched.iter().find(|(_, p)| p.file_key() == key).map_or(&argv[2], |(name, _)| *name);
+        let name = touched
+            .iter()
+            .find(|(_, p)| p.file_key() == key)
+            .map_or(&argv[2], |(name, _)| *name);
         return Err(failed(name, &reason));
     }
     let level = config.loglevel;

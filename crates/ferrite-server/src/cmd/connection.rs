@@ -34,7 +34,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn authenticate(server: &Server, user: &[u8], password: &[u8]) -> Result<(), CommandError> {
     let config = server.config.read();
     let user_ok = user == b"default";
-    let password_ok = config.requirepass.is_empty() || constant_time_eq(config.requirepass.as_bytes(), password);
+    let password_ok =
+        config.requirepass.is_empty() || constant_time_eq(config.requirepass.as_bytes(), password);
     if user_ok && password_ok {
         Ok(())
     } else {
@@ -92,7 +93,9 @@ pub fn hello(server: &Server, session: &mut Session, argv: &[Bytes]) -> CommandR
             name = Some(&argv[i + 1]);
             i += 2;
         } else {
-            return Err(CommandError::HelloSyntax(String::from_utf8_lossy(option).into_owned()));
+            return Err(CommandError::HelloSyntax(
+                String::from_utf8_lossy(option).into_owned(),
+            ));
         }
     }
     if let Some((user, password)) = credentials {
@@ -111,7 +114,10 @@ pub fn hello(server: &Server, session: &mut Session, argv: &[Bytes]) -> CommandR
         pair("server", Frame::bulk("redis")),
         pair("version", Frame::bulk(REDIS_COMPAT_VERSION)),
         pair("proto", Frame::Integer(protocol.version())),
-        pair("id", Frame::Integer(i64::try_from(session.info.id).unwrap_or(i64::MAX))),
+        pair(
+            "id",
+            Frame::Integer(i64::try_from(session.info.id).unwrap_or(i64::MAX)),
+        ),
         pair("mode", Frame::bulk("standalone")),
         pair("role", Frame::bulk("master")),
         pair("modules", Frame::Array(Vec::new())),
@@ -144,7 +150,13 @@ mod tests {
     fn client_names() {
         assert!(validate_client_name(b"worker-1").is_ok());
         assert!(validate_client_name(b"").is_ok());
-        assert_eq!(validate_client_name(b"a b"), Err(CommandError::BadClientName));
-        assert_eq!(validate_client_name(b"a\nb"), Err(CommandError::BadClientName));
+        assert_eq!(
+            validate_client_name(b"a b"),
+            Err(CommandError::BadClientName)
+        );
+        assert_eq!(
+            validate_client_name(b"a\nb"),
+            Err(CommandError::BadClientName)
+        );
     }
 }

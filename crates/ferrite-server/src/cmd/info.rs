@@ -26,7 +26,10 @@ const SECTIONS: &[(&str, bool)] = &[
 
 /// `INFO [section [section ...]]`.
 pub fn info(server: &Server, argv: &[Bytes]) -> Frame {
-    let wanted: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let wanted: Vec<String> = argv[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     let everything = wanted.iter().any(|w| w == "all" || w == "everything");
     let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     let mut text = String::new();
@@ -45,7 +48,13 @@ pub fn info(server: &Server, argv: &[Bytes]) -> Frame {
 
 /// Redis's `bytesToHuman`.
 pub fn bytes_to_human(bytes: u64) -> String {
-    const UNITS: &[(u64, &str)] = &[(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    const UNITS: &[(u64, &str)] = &[
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
     for &(size, unit) in UNITS {
         if bytes >= size {
             return format!("{:.2}{unit}", bytes as f64 / size as f64);
@@ -58,7 +67,11 @@ fn rss_bytes() -> u64 {
     // /proc/self/statm: size resident shared … in pages.
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -87,7 +100,9 @@ fn section(server: &Server, name: &str, out: &mut String) {
             line!("uptime_in_days:{}", uptime / 86_400);
             line!("hz:{}", config.hz);
             line!("configured_hz:{}", config.hz);
-            let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             line!("executable:{exe}");
             line!("config_file:");
         }
@@ -95,8 +110,14 @@ fn section(server: &Server, name: &str, out: &mut String) {
             line!("# Clients");
             line!("connected_clients:{}", server.clients.len());
             line!("maxclients:{}", config.maxclients);
-            line!("client_recent_max_input_buffer:{}", server.clients.max_qbuf_bytes());
-            line!("client_recent_max_output_buffer:{}", server.clients.max_omem_bytes());
+            line!(
+                "client_recent_max_input_buffer:{}",
+                server.clients.max_qbuf_bytes()
+            );
+            line!(
+                "client_recent_max_output_buffer:{}",
+                server.clients.max_omem_bytes()
+            );
             line!("blocked_clients:0");
         }
         "memory" => {
@@ -110,7 +131,11 @@ fn section(server: &Server, name: &str, out: &mut String) {
             line!("used_memory_rss_human:{}", bytes_to_human(rss));
             line!("used_memory_peak:{peak}");
             line!("used_memory_peak_human:{}", bytes_to_human(peak));
-            let ratio = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+            let ratio = if used > 0 {
+                rss as f64 / used as f64
+            } else {
+                0.0
+            };
             line!("mem_fragmentation_ratio:{ratio:.2}");
             line!("maxmemory:0");
             line!("maxmemory_human:0B");
@@ -120,14 +145,32 @@ fn section(server: &Server, name: &str, out: &mut String) {
         "stats" => {
             let store = server.store.stats();
             line!("# Stats");
-            line!("total_connections_received:{}", stats.connections_received.load(Ordering::Relaxed));
-            line!("total_commands_processed:{}", stats.commands_processed.load(Ordering::Relaxed));
-            line!("total_net_input_bytes:{}", stats.net_input_bytes.load(Ordering::Relaxed));
-            line!("total_net_output_bytes:{}", stats.net_output_bytes.load(Ordering::Relaxed));
-            line!("rejected_connections:{}", stats.rejected_connections.load(Ordering::Relaxed));
+            line!(
+                "total_connections_received:{}",
+                stats.connections_received.load(Ordering::Relaxed)
+            );
+            line!(
+                "total_commands_processed:{}",
+                stats.commands_processed.load(Ordering::Relaxed)
+            );
+            line!(
+                "total_net_input_bytes:{}",
+                stats.net_input_bytes.load(Ordering::Relaxed)
+            );
+            line!(
+                "total_net_output_bytes:{}",
+                stats.net_output_bytes.load(Ordering::Relaxed)
+            );
+            line!(
+                "rejected_connections:{}",
+                stats.rejected_connections.load(Ordering::Relaxed)
+            );
             line!("expired_keys:{}", store.expired_keys);
             line!("evicted_keys:0");
-            line!("total_error_replies:{}", stats.error_replies.load(Ordering::Relaxed));
+            line!(
+                "total_error_replies:{}",
+                stats.error_replies.load(Ordering::Relaxed)
+            );
         }
         "replication" => {
             line!("# Replication");
@@ -137,7 +180,11 @@ fn section(server: &Server, name: &str, out: &mut String) {
         "commandstats" => {
             line!("# Commandstats");
             for (name, stat) in stats.commands() {
-                let per_call = if stat.calls > 0 { stat.usec as f64 / stat.calls as f64 } else { 0.0 };
+                let per_call = if stat.calls > 0 {
+                    stat.usec as f64 / stat.calls as f64
+                } else {
+                    0.0
+                };
                 line!(
                     "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
                     stat.calls,
@@ -156,7 +203,13 @@ fn section(server: &Server, name: &str, out: &mut String) {
         "keyspace" => {
             line!("# Keyspace");
             for db in server.store.keyspace_info() {
-                line!("db{}:keys={},expires={},avg_ttl={}", db.db, db.keys, db.expires, db.avg_ttl_ms);
+                line!(
+                    "db{}:keys={},expires={},avg_ttl={}",
+                    db.db,
+                    db.keys,
+                    db.expires,
+                    db.avg_ttl_ms
+                );
             }
         }
         _ => {}

@@ -33,14 +33,18 @@ const QUOTED_ARG_MAX_BYTES: usize = 128;
 /// commands (CLIENT LIST → `client|list`).
 pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Frame> {
     let Some(spec) = ferrite_store::lookup(&argv[0]) else {
-        return Err(ferrite_store::reply::error(&ferrite_store::cmd::unknown_command(&argv[0], &argv[1..])));
+        return Err(ferrite_store::reply::error(
+            &ferrite_store::cmd::unknown_command(&argv[0], &argv[1..]),
+        ));
     };
     if spec.subcommands.is_empty() || argv.len() < 2 {
         return Ok(spec);
     }
     let sub = &argv[1];
     let found = spec.subcommands.iter().find(|s| {
-        s.name.split_once('|').is_some_and(|(_, name)| name.as_bytes().eq_ignore_ascii_case(sub))
+        s.name
+            .split_once('|')
+            .is_some_and(|(_, name)| name.as_bytes().eq_ignore_ascii_case(sub))
     });
     found.ok_or_else(|| {
         let shown = &sub[..sub.len().min(QUOTED_ARG_MAX_BYTES)];
@@ -54,15 +58,26 @@ pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Frame> {
 
 /// Commands that run immediately inside MULTI instead of being queued.
 fn runs_inside_multi(name: &str) -> bool {
-    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// Runs one request and returns its reply (`None`: no reply, e.g. SHUTDOWN).
 /// Records command and error statistics.
-pub async fn dispatch(server: &Arc<Server>, session: &mut Session, argv: Vec<Bytes>) -> Option<Frame> {
+pub async fn dispatch(
+    server: &Arc<Server>,
+    session: &mut Session,
+    argv: Vec<Bytes>,
+) -> Option<Frame> {
     debug_assert!(!argv.is_empty());
     if tracing::enabled!(tracing::Level::TRACE) {
-        let shown: Vec<String> = argv.iter().take(8).map(|a| String::from_utf8_lossy(&a[..a.len().min(64)]).into_owned()).collect();
+        let shown: Vec<String> = argv
+            .iter()
+            .take(8)
+            .map(|a| String::from_utf8_lossy(&a[..a.len().min(64)]).into_owned())
+            .collect();
         tracing::trace!(client = session.info.id, "command {shown:?}");
     }
     let reply = prepare_and_run(server, session, argv).await;
@@ -72,7 +87,11 @@ pub async fn dispatch(server: &Arc<Server>, session: &mut Session, argv: Vec<Byt
     reply
 }
 
-async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<Bytes>) -> Option<Frame> {
+async fn prepare_and_run(
+    server: &Arc<Server>,
+    session: &mut Session,
+    argv: Vec<Bytes>,
+) -> Option<Frame> {
     let spec = match resolve(&argv) {
         Ok(spec) => spec,
         Err(reply) => {
@@ -81,7 +100,12 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
         }
     };
     if !spec.arity_ok(argv.len()) {
-        return Some(reject(server, session, spec, CommandError::WrongArity(spec.name)));
+        return Some(reject(
+            server,
+            session,
+            spec,
+            CommandError::WrongArity(spec.name),
+        ));
     }
     if !session.authenticated && !spec.flags.contains(CommandFlags::NO_AUTH) {
         return Some(reject(server, session, spec, CommandError::NoAuth));
@@ -104,7 +128,10 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
             }
             multi.queued_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
             multi.queued.push(argv);
-            session.info.multi_queued_plus_one.store(multi.queued.len() + 1, std::sync::atomic::Ordering::Relaxed);
+            session
+                .info
+                .multi_queued_plus_one
+                .store(multi.queued.len() + 1, std::sync::atomic::Ordering::Relaxed);
             return Some(Frame::queued());
         }
     }
@@ -116,7 +143,9 @@ async fn prepare_and_run(server: &Arc<Server>, session: &mut Session, argv: Vec<
         run(server, session, spec, &argv).await
     };
     let usec = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    server.stats.record_call(spec.name, usec, reply.as_ref().is_some_and(Frame::is_error));
+    server
+        .stats
+        .record_call(spec.name, usec, reply.as_ref().is_some_and(Frame::is_error));
     reply
 }
 
@@ -141,10 +170,18 @@ fn flag_multi(session: &mut Session) {
 }
 
 /// Runs a resolved, checked command outside MULTI.
-async fn run(server: &Arc<Server>, session: &mut Session, spec: &'static CommandSpec, argv: &[Bytes]) -> Option<Frame> {
+async fn run(
+    server: &Arc<Server>,
+    session: &mut Session,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Option<Frame> {
     match spec.layer {
         Layer::Store => loop {
-            match server.store.execute_resolved(session.db, spec, argv, session.protocol) {
+            match server
+                .store
+                .execute_resolved(session.db, spec, argv, session.protocol)
+            {
                 Ok(frame) => return Some(frame),
                 Err(blocked) => blocked.wait().await,
             }
@@ -177,7 +214,9 @@ pub fn run_server_command(
         "client|help" => Ok(help("CLIENT", client::HELP)),
         "config|help" => Ok(help("CONFIG", config::HELP)),
         "command|help" => Ok(help("COMMAND", command::HELP)),
-        "client|id" => Ok(Frame::Integer(i64::try_from(session.info.id).unwrap_or(i64::MAX))),
+        "client|id" => Ok(Frame::Integer(
+            i64::try_from(session.info.id).unwrap_or(i64::MAX),
+        )),
         "client|setname" => client::setname(session, argv),
         "client|getname" => client::getname(session),
         "client|list" => client::list(server, session, argv),
@@ -211,7 +250,9 @@ pub fn run_server_command(
             // A Layer::Server spec without a handler here is a table bug;
             // answer like Redis does for commands it does not know.
             tracing::error!("no server handler for command '{other}'");
-            Ok(ferrite_store::reply::error(&ferrite_store::cmd::unknown_command(&argv[0], &argv[1..])))
+            Ok(ferrite_store::reply::error(
+                &ferrite_store::cmd::unknown_command(&argv[0], &argv[1..]),
+            ))
         }
     };
     Some(result.unwrap_or_else(|err| err.to_frame()))
@@ -221,7 +262,9 @@ pub fn run_server_command(
 /// lines, subcommand lines followed by indented descriptions, HELP last.
 pub fn help(command: &str, lines: &[&'static str]) -> Frame {
     let mut out = Vec::with_capacity(lines.len() + 3);
-    out.push(Frame::simple(format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")));
+    out.push(Frame::simple(format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )));
     out.extend(lines.iter().map(|line| Frame::simple(*line)));
     out.push(Frame::simple("HELP"));
     out.push(Frame::simple("    Prints this help."));
@@ -231,5 +274,8 @@ pub fn help(command: &str, lines: &[&'static str]) -> Frame {
 /// Starts a MULTI block.
 pub fn begin_multi(session: &mut Session) {
     session.multi = Some(Multi::default());
-    session.info.multi_queued_plus_one.store(1, std::sync::atomic::Ordering::Relaxed);
+    session
+        .info
+        .multi_queued_plus_one
+        .store(1, std::sync::atomic::Ordering::Relaxed);
 }

@@ -43,7 +43,10 @@ pub fn watch(server: &Server, session: &mut Session, argv: &[Bytes]) -> CommandR
         return Err(CommandError::WatchInMulti);
     }
     for key in &argv[1..] {
-        let already = session.watches.iter().any(|(db, k, _)| *db == session.db && k == key);
+        let already = session
+            .watches
+            .iter()
+            .any(|(db, k, _)| *db == session.db && k == key);
         if already || session.watches.len() >= WATCHED_KEYS_MAX {
             continue;
         }
@@ -62,7 +65,11 @@ pub async fn exec(server: &Arc<Server>, session: &mut Session) -> Frame {
         session.end_multi();
         return CommandError::ExecAbort.to_frame();
     }
-    let mut txn = match server.store.begin_exclusive(session.db, TxnMode::ReadWrite).await {
+    let mut txn = match server
+        .store
+        .begin_exclusive(session.db, TxnMode::ReadWrite)
+        .await
+    {
         Ok(txn) => txn,
         Err(err) => {
             session.end_multi();
@@ -70,7 +77,10 @@ pub async fn exec(server: &Arc<Server>, session: &mut Session) -> Frame {
         }
     };
     // Checked while holding the whole keyspace: nothing can change in between.
-    let dirty = session.watches.iter().any(|(_, _, handle)| handle.is_dirty());
+    let dirty = session
+        .watches
+        .iter()
+        .any(|(_, _, handle)| handle.is_dirty());
     session.end_multi();
     if dirty {
         drop(txn);
@@ -89,7 +99,8 @@ pub async fn exec(server: &Arc<Server>, session: &mut Session) -> Frame {
                     Layer::Store => txn.execute(argv),
                     Layer::Wasm => CommandError::WasmUnavailable(spec.name).to_frame(),
                     Layer::Server => {
-                        let reply = run_server_command(server, session, spec, argv).unwrap_or(Frame::NullArray);
+                        let reply = run_server_command(server, session, spec, argv)
+                            .unwrap_or(Frame::NullArray);
                         if spec.name == "select" && !reply.is_error() {
                             // The session's index was validated by SELECT.
                             let _ = txn.select(session.db);

@@ -24,7 +24,11 @@ pub fn time() -> Frame {
 /// Ferrite has no persistence yet, so SAVE and NOSAVE both exit without
 /// writing anything (SAVE is logged); NOW and FORCE change nothing because
 /// there are no replicas to wait for and no save to fail.
-pub fn shutdown(server: &Arc<Server>, session: &mut Session, argv: &[Bytes]) -> Result<(), CommandError> {
+pub fn shutdown(
+    server: &Arc<Server>,
+    session: &mut Session,
+    argv: &[Bytes],
+) -> Result<(), CommandError> {
     let mut save = false;
     let mut nosave = false;
     let mut abort = false;

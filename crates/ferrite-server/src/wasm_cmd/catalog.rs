@@ -42,7 +42,10 @@ pub struct Record {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("function catalog {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("function catalog {path}: corrupt file ({why})")]
     Corrupt { path: String, why: &'static str },
 }
@@ -53,7 +56,10 @@ pub fn functions_dir(data_dir: &Path) -> PathBuf {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
-    move |source| CatalogError::Io { path: path.display().to_string(), source }
+    move |source| CatalogError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Writes (or replaces) the record of one function, atomically.
@@ -107,7 +113,10 @@ pub fn load_all(data_dir: &Path) -> Result<Vec<Record>, CatalogError> {
             continue;
         }
         if out.len() >= RECORDS_MAX {
-            return Err(CatalogError::Corrupt { path: dir.display().to_string(), why: "too many function files" });
+            return Err(CatalogError::Corrupt {
+                path: dir.display().to_string(),
+                why: "too many function files",
+            });
         }
         out.push(read_record(&path)?);
     }
@@ -116,13 +125,18 @@ pub fn load_all(data_dir: &Path) -> Result<Vec<Record>, CatalogError> {
 }
 
 fn read_record(path: &Path) -> Result<Record, CatalogError> {
-    let corrupt = |why| CatalogError::Corrupt { path: path.display().to_string(), why };
+    let corrupt = |why| CatalogError::Corrupt {
+        path: path.display().to_string(),
+        why,
+    };
     let len = std::fs::metadata(path).map_err(io(path))?.len();
     if len > RECORD_BYTES_MAX {
         return Err(corrupt("file too large"));
     }
     let bytes = std::fs::read(path).map_err(io(path))?;
-    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("bad magic"))?;
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| corrupt("bad magic"))?;
     if rest.len() < 4 {
         return Err(corrupt("truncated header"));
     }
@@ -134,9 +148,12 @@ fn read_record(path: &Path) -> Result<Record, CatalogError> {
     if items.len() < 4 {
         return Err(corrupt("too few fields"));
     }
-    let text = |b: &Bytes| String::from_utf8(b.to_vec()).map_err(|_| corrupt("non UTF-8 text field"));
+    let text =
+        |b: &Bytes| String::from_utf8(b.to_vec()).map_err(|_| corrupt("non UTF-8 text field"));
     let name = text(&items[0])?;
-    let loaded_at_ms = text(&items[1])?.parse::<u64>().map_err(|_| corrupt("bad loaded_at"))?;
+    let loaded_at_ms = text(&items[1])?
+        .parse::<u64>()
+        .map_err(|_| corrupt("bad loaded_at"))?;
     let source = text(&items[2])?;
     Ok(Record {
         name,
@@ -191,7 +208,9 @@ fn decode_list(mut body: &[u8]) -> Option<Vec<Bytes>> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CatalogError> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
 }
 
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320).
@@ -203,7 +222,11 @@ fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             table[i] = c;
@@ -235,7 +258,10 @@ mod tests {
             loaded_at_ms: 1_700_000_000_123,
             source_path: Some("/opt/ferrite/wasm/x.wasm".into()),
             module: Bytes::from_static(b"\0asm\x01\0\0\0"),
-            options: vec![Bytes::from_static(b"CAPABILITIES"), Bytes::from_static(b"read")],
+            options: vec![
+                Bytes::from_static(b"CAPABILITIES"),
+                Bytes::from_static(b"read"),
+            ],
         }
     }
 
@@ -270,7 +296,10 @@ mod tests {
         bytes[last] ^= 0xFF;
         std::fs::write(&path, &bytes).unwrap();
         let err = load_all(&d).unwrap_err().to_string();
-        assert!(err.contains("f.fn") && err.contains("checksum mismatch"), "{err}");
+        assert!(
+            err.contains("f.fn") && err.contains("checksum mismatch"),
+            "{err}"
+        );
         std::fs::write(&path, &bytes[..8]).unwrap();
         assert!(load_all(&d).unwrap_err().to_string().contains("bad magic"));
         std::fs::remove_dir_all(&d).unwrap();

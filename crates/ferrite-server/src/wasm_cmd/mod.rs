@@ -19,8 +19,8 @@ use bytes::Bytes;
 use ferrite_protocol::Frame;
 use ferrite_store::Store;
 use ferrite_wasm::{
-    AccessMode, Capabilities, Capability, CallRequest, DefaultPermissions, FunctionInfo, FunctionPermissions,
-    PoolConfig, ResourceLimits, WasmError, WasmExecutor,
+    AccessMode, CallRequest, Capabilities, Capability, DefaultPermissions, FunctionInfo,
+    FunctionPermissions, PoolConfig, ResourceLimits, WasmError, WasmExecutor,
 };
 use parking_lot::Mutex;
 
@@ -56,7 +56,9 @@ pub enum WasmCommandError {
     CapabilityNotAllowed(&'static str),
     #[error("ERR MAX_MEMORY {asked} bytes exceeds the server limit of {limit} bytes ([wasm.limits] max_memory)")]
     MemoryOverLimit { asked: u64, limit: u64 },
-    #[error("ERR TIMEOUT {asked} ms exceeds the server limit of {limit} ms ([wasm.limits] max_time)")]
+    #[error(
+        "ERR TIMEOUT {asked} ms exceeds the server limit of {limit} ms ([wasm.limits] max_time)"
+    )]
     TimeoutOverLimit { asked: u64, limit: u64 },
     #[error("ERR MAX_FUEL {asked} exceeds the server limit of {limit} ([wasm.limits] max_fuel)")]
     FuelOverLimit { asked: u64, limit: u64 },
@@ -102,7 +104,10 @@ pub struct WasmService {
 }
 
 fn unix_ms_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn config_capability(c: crate::config::Capability) -> Capability {
@@ -139,16 +144,24 @@ fn is_command(name: &str) -> bool {
 fn check_name(name: &[u8]) -> WasmResult<String> {
     let ok = !name.is_empty()
         && name.len() <= NAME_BYTES_MAX
-        && name.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     if !ok {
-        return Err(WasmCommandError::BadName(String::from_utf8_lossy(&name[..name.len().min(NAME_BYTES_MAX)]).into_owned()));
+        return Err(WasmCommandError::BadName(
+            String::from_utf8_lossy(&name[..name.len().min(NAME_BYTES_MAX)]).into_owned(),
+        ));
     }
     Ok(String::from_utf8_lossy(name).into_owned())
 }
 
 impl WasmService {
     /// Builds the executor from `[wasm]` and reloads every persisted function.
-    pub fn start(config: &WasmConfig, data_dir: &Path, store: Arc<Store>) -> Result<WasmService, String> {
+    pub fn start(
+        config: &WasmConfig,
+        data_dir: &Path,
+        store: Arc<Store>,
+    ) -> Result<WasmService, String> {
         let limits = ResourceLimits {
             max_memory: usize::try_from(config.default_memory_limit.0).unwrap_or(usize::MAX),
             max_time: Duration::from_millis(config.default_timeout_ms),
@@ -172,7 +185,10 @@ impl WasmService {
             .keyspace(store.clone())
             .build()
             .map_err(|e| format!("cannot start the wasm runtime: {}", e.reply_text()))?;
-        let module_dir = config.module_dir.clone().unwrap_or_else(|| data_dir.join("modules"));
+        let module_dir = config
+            .module_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("modules"));
         let service = WasmService {
             executor: Arc::new(executor),
             store,
@@ -185,15 +201,30 @@ impl WasmService {
         let records = catalog::load_all(data_dir).map_err(|e| e.to_string())?;
         for record in records {
             let opts = options::parse_options(&record.options, OptionsFor::Load, &is_command)
-                .map_err(|e| format!("function '{}' in the catalog has bad options: {e}", record.name))?;
+                .map_err(|e| {
+                    format!(
+                        "function '{}' in the catalog has bad options: {e}",
+                        record.name
+                    )
+                })?;
             service
                 .install(&record.name, &record.module, &opts, true)
-                .map_err(|e| format!("function '{}' from the catalog failed to load: {e}", record.name))?;
+                .map_err(|e| {
+                    format!(
+                        "function '{}' from the catalog failed to load: {e}",
+                        record.name
+                    )
+                })?;
             let source_path = record.source_path.map(PathBuf::from);
-            service
-                .meta
-                .lock()
-                .insert(record.name.clone(), FunctionMeta { module: record.module, source_path, options: opts, loaded_at_ms: record.loaded_at_ms });
+            service.meta.lock().insert(
+                record.name.clone(),
+                FunctionMeta {
+                    module: record.module,
+                    source_path,
+                    options: opts,
+                    loaded_at_ms: record.loaded_at_ms,
+                },
+            );
             tracing::info!(function = %record.name, "reloaded wasm function from the catalog");
         }
         Ok(service)
@@ -220,7 +251,9 @@ impl WasmService {
             "wasm.reload" => self.reload(argv).await,
             other => {
                 tracing::error!("no wasm handler for command '{other}'");
-                Ok(ferrite_store::reply::error(&ferrite_store::cmd::unknown_command(&argv[0], &argv[1..])))
+                Ok(ferrite_store::reply::error(
+                    &ferrite_store::cmd::unknown_command(&argv[0], &argv[1..]),
+                ))
             }
         };
         result.unwrap_or_else(|e| e.to_frame())
@@ -229,7 +262,12 @@ impl WasmService {
     /// Effective permissions and limits of an option list (see docs/commands.md).
     fn resolve(&self, opts: &LoadOptions) -> WasmResult<(FunctionPermissions, ResourceLimits)> {
         let cfg = &self.config;
-        let allowed: Vec<Capability> = cfg.capabilities.allowed.iter().map(|c| config_capability(*c)).collect();
+        let allowed: Vec<Capability> = cfg
+            .capabilities
+            .allowed
+            .iter()
+            .map(|c| config_capability(*c))
+            .collect();
         let caps: Vec<Capability> = if let Some(names) = &opts.capabilities {
             if names.contains(&CapabilityName::All) {
                 allowed.clone()
@@ -237,12 +275,20 @@ impl WasmService {
                 names.iter().filter_map(|n| capability_of(*n)).collect()
             }
         } else if opts.key_patterns_allow.is_some() && !opts.read_only {
-            vec![Capability::Read, Capability::Write, Capability::Delete, Capability::Log]
+            vec![
+                Capability::Read,
+                Capability::Write,
+                Capability::Delete,
+                Capability::Log,
+            ]
         } else if let Some(cmds) = &opts.commands_allow {
             let mut caps = vec![Capability::Log];
             for c in cmds {
                 if let Some(spec) = ferrite_store::lookup(c.as_bytes()) {
-                    let cap = if matches!(spec.name, "del" | "unlink" | "getdel" | "flushdb" | "flushall") {
+                    let cap = if matches!(
+                        spec.name,
+                        "del" | "unlink" | "getdel" | "flushdb" | "flushall"
+                    ) {
                         Capability::Delete
                     } else if spec.is_write() {
                         Capability::Write
@@ -257,7 +303,12 @@ impl WasmService {
             caps
         } else {
             match cfg.security.default_permissions {
-                PermissionProfile::Restrictive => cfg.capabilities.default.iter().map(|c| config_capability(*c)).collect(),
+                PermissionProfile::Restrictive => cfg
+                    .capabilities
+                    .default
+                    .iter()
+                    .map(|c| config_capability(*c))
+                    .collect(),
                 PermissionProfile::Permissive => allowed.clone(),
             }
         };
@@ -270,9 +321,17 @@ impl WasmService {
         let mut patterns: Vec<String> = opts
             .key_patterns_allow
             .as_ref()
-            .map(|v| v.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect())
+            .map(|v| {
+                v.iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
-        patterns.extend(opts.key_patterns_deny.iter().map(|p| format!("!{}", String::from_utf8_lossy(p))));
+        patterns.extend(
+            opts.key_patterns_deny
+                .iter()
+                .map(|p| format!("!{}", String::from_utf8_lossy(p))),
+        );
         let mut perms = FunctionPermissions::with_capabilities_only(Capabilities::from_list(&caps))
             .with_read_only(opts.read_only)
             .with_denied_commands(opts.commands_deny.clone());
@@ -284,18 +343,31 @@ impl WasmService {
         }
 
         let memory_limit = cfg.limits.max_memory.0;
-        let memory = opts.memory_bytes_max.unwrap_or(cfg.default_memory_limit.0.min(memory_limit));
+        let memory = opts
+            .memory_bytes_max
+            .unwrap_or(cfg.default_memory_limit.0.min(memory_limit));
         if memory > memory_limit {
-            return Err(WasmCommandError::MemoryOverLimit { asked: memory, limit: memory_limit });
+            return Err(WasmCommandError::MemoryOverLimit {
+                asked: memory,
+                limit: memory_limit,
+            });
         }
         let time_limit_ms = cfg.limits.max_time.saturating_mul(1000);
-        let timeout_ms = opts.timeout_ms.unwrap_or(cfg.default_timeout_ms.min(time_limit_ms));
+        let timeout_ms = opts
+            .timeout_ms
+            .unwrap_or(cfg.default_timeout_ms.min(time_limit_ms));
         if timeout_ms > time_limit_ms {
-            return Err(WasmCommandError::TimeoutOverLimit { asked: timeout_ms, limit: time_limit_ms });
+            return Err(WasmCommandError::TimeoutOverLimit {
+                asked: timeout_ms,
+                limit: time_limit_ms,
+            });
         }
         let fuel = opts.fuel_max.unwrap_or(cfg.limits.max_fuel);
         if fuel > cfg.limits.max_fuel {
-            return Err(WasmCommandError::FuelOverLimit { asked: fuel, limit: cfg.limits.max_fuel });
+            return Err(WasmCommandError::FuelOverLimit {
+                asked: fuel,
+                limit: cfg.limits.max_fuel,
+            });
         }
         let limits = ResourceLimits {
             max_memory: usize::try_from(memory).unwrap_or(usize::MAX),
@@ -308,14 +380,26 @@ impl WasmService {
 
     /// Compiles and registers a module (blocking: call from a blocking thread
     /// or at start-up).
-    fn install(&self, name: &str, module: &[u8], opts: &LoadOptions, replace: bool) -> WasmResult<FunctionInfo> {
+    fn install(
+        &self,
+        name: &str,
+        module: &[u8],
+        opts: &LoadOptions,
+        replace: bool,
+    ) -> WasmResult<FunctionInfo> {
         let (permissions, limits) = self.resolve(opts)?;
-        let load = ferrite_wasm::LoadOptions { permissions: Some(permissions), limits: Some(limits), replace };
+        let load = ferrite_wasm::LoadOptions {
+            permissions: Some(permissions),
+            limits: Some(limits),
+            replace,
+        };
         Ok(self.executor.load_with(name, module, load)?)
     }
 
     async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> WasmResult<T> {
-        tokio::task::spawn_blocking(f).await.map_err(|e| WasmCommandError::Join(e.to_string()))
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| WasmCommandError::Join(e.to_string()))
     }
 
     fn persist(&self, name: &str) -> WasmResult<()> {
@@ -339,7 +423,10 @@ impl WasmService {
         let module_bytes_max = self.config.limits.max_module_bytes.0;
         let (module, source_path): (Bytes, Option<PathBuf>) = match source::classify(&argv[2])? {
             ModuleSource::Bytes(b) if b.len() as u64 > module_bytes_max => {
-                return Err(WasmCommandError::ModuleTooLarge { bytes: b.len() as u64, limit: module_bytes_max })
+                return Err(WasmCommandError::ModuleTooLarge {
+                    bytes: b.len() as u64,
+                    limit: module_bytes_max,
+                })
             }
             ModuleSource::Bytes(_) => (argv[2].clone(), None),
             ModuleSource::Path(_) if loadb => return Err(WasmCommandError::LoadbNeedsBytes),
@@ -362,23 +449,44 @@ impl WasmService {
             return Err(WasmCommandError::Exists(name));
         }
         if !exists && self.executor.list().len() >= self.config.max_functions as usize {
-            return Err(WasmCommandError::TooManyFunctions(self.config.max_functions));
+            return Err(WasmCommandError::TooManyFunctions(
+                self.config.max_functions,
+            ));
         }
         let this = Arc::clone(self);
         let (n, m, o) = (name.clone(), module.clone(), opts.clone());
         Self::blocking(move || this.install(&n, &m, &o, o.replace)).await??;
-        let meta = FunctionMeta { module, source_path, options: LoadOptions { replace: false, ..opts }, loaded_at_ms: unix_ms_now() };
+        let meta = FunctionMeta {
+            module,
+            source_path,
+            options: LoadOptions {
+                replace: false,
+                ..opts
+            },
+            loaded_at_ms: unix_ms_now(),
+        };
         self.meta.lock().insert(name.clone(), meta);
         let this = Arc::clone(self);
         Self::blocking(move || this.persist(&name)).await??;
         Ok(Frame::ok())
     }
 
-    async fn call(self: &Arc<Self>, argv: &[Bytes], db: usize, mode: AccessMode) -> WasmResult<Frame> {
+    async fn call(
+        self: &Arc<Self>,
+        argv: &[Bytes],
+        db: usize,
+        mode: AccessMode,
+    ) -> WasmResult<Frame> {
         let function = String::from_utf8_lossy(&argv[1]).into_owned();
         let (keys, args) = ferrite_store::cmd::wasm::call_layout(argv);
         let keys = keys.map(|r| argv[r].to_vec());
-        let request = CallRequest { function, keys, args: argv[args].to_vec(), db, mode };
+        let request = CallRequest {
+            function,
+            keys,
+            args: argv[args].to_vec(),
+            db,
+            mode,
+        };
         let this = Arc::clone(self);
         Self::blocking(move || this.executor.execute_frame(&*this.store, request)).await
     }
@@ -399,20 +507,43 @@ impl WasmService {
     fn list(&self) -> Frame {
         let mut names = self.executor.list();
         names.sort();
-        Frame::Array(names.into_iter().map(|n| Frame::Bulk(Bytes::from(n))).collect())
+        Frame::Array(
+            names
+                .into_iter()
+                .map(|n| Frame::Bulk(Bytes::from(n)))
+                .collect(),
+        )
     }
 
     fn info(&self, argv: &[Bytes]) -> WasmResult<Frame> {
         let name = String::from_utf8_lossy(&argv[1]).into_owned();
-        let info = self.executor.info(&name).map_err(|_| WasmCommandError::NotFound(name.clone()))?;
+        let info = self
+            .executor
+            .info(&name)
+            .map_err(|_| WasmCommandError::NotFound(name.clone()))?;
         let meta = self.meta.lock().get(&name).cloned();
-        let path = meta.as_ref().and_then(|m| m.source_path.as_ref()).map(|p| p.display().to_string());
+        let path = meta
+            .as_ref()
+            .and_then(|m| m.source_path.as_ref())
+            .map(|p| p.display().to_string());
         let s = &info.stats;
-        let caps: Vec<Frame> = info.permissions.capabilities.iter().map(|c| bulk(c.name())).collect();
+        let caps: Vec<Frame> = info
+            .permissions
+            .capabilities
+            .iter()
+            .map(|c| bulk(c.name()))
+            .collect();
         let exports: Vec<Frame> = info
             .exports
             .iter()
-            .map(|e| bulk(&format!("{} {} {}", e.name, e.convention.name(), e.wasm_signature)))
+            .map(|e| {
+                bulk(&format!(
+                    "{} {} {}",
+                    e.name,
+                    e.convention.name(),
+                    e.wasm_signature
+                ))
+            })
             .collect();
         let p = &info.permissions;
         let mut perms = Vec::new();
@@ -425,20 +556,41 @@ impl WasmService {
             ("name", bulk(&info.name)),
             ("path", path.map_or(Frame::Null, |p| bulk(&p))),
             ("capabilities", Frame::Array(caps)),
-            ("memory_limit", bulk(&human_bytes(info.limits.max_memory as u64))),
-            ("timeout_ms", Frame::Integer(info.limits.timeout_ms() as i64)),
-            ("fuel_limit", Frame::Integer(i64::try_from(info.limits.max_fuel).unwrap_or(i64::MAX))),
+            (
+                "memory_limit",
+                bulk(&human_bytes(info.limits.max_memory as u64)),
+            ),
+            (
+                "timeout_ms",
+                Frame::Integer(info.limits.timeout_ms() as i64),
+            ),
+            (
+                "fuel_limit",
+                Frame::Integer(i64::try_from(info.limits.max_fuel).unwrap_or(i64::MAX)),
+            ),
             ("loaded_at", bulk(&rfc3339(info.loaded_at_ms))),
             ("invocations", Frame::Integer(s.invocations as i64)),
-            ("avg_duration_ms", Frame::Double(s.avg_duration.as_secs_f64() * 1000.0)),
+            (
+                "avg_duration_ms",
+                Frame::Double(s.avg_duration.as_secs_f64() * 1000.0),
+            ),
             ("errors", Frame::Integer(s.failed as i64)),
             ("exports", Frame::Array(exports)),
             ("permissions", Frame::Array(perms)),
             (
                 "commands",
-                Frame::Array(p.allowed_commands.iter().flatten().map(|c| bulk(c)).collect()),
+                Frame::Array(
+                    p.allowed_commands
+                        .iter()
+                        .flatten()
+                        .map(|c| bulk(c))
+                        .collect(),
+                ),
             ),
-            ("deny_commands", Frame::Array(p.denied_commands.iter().map(|c| bulk(c)).collect())),
+            (
+                "deny_commands",
+                Frame::Array(p.denied_commands.iter().map(|c| bulk(c)).collect()),
+            ),
             ("sha256", bulk(&info.sha256)),
             ("module_bytes", Frame::Integer(info.module_bytes as i64)),
         ];
@@ -448,21 +600,38 @@ impl WasmService {
     fn stats(&self, argv: &[Bytes]) -> WasmResult<Frame> {
         if let Some(name) = argv.get(1) {
             let name = String::from_utf8_lossy(name).into_owned();
-            let s = self.executor.stats(&name).map_err(|_| WasmCommandError::NotFound(name))?;
+            let s = self
+                .executor
+                .stats(&name)
+                .map_err(|_| WasmCommandError::NotFound(name))?;
             return Ok(map(vec![
                 ("invocations", Frame::Integer(s.invocations as i64)),
                 ("successful", Frame::Integer(s.successful as i64)),
                 ("failed", Frame::Integer(s.failed as i64)),
-                ("avg_duration_ms", Frame::Double(s.avg_duration.as_secs_f64() * 1000.0)),
-                ("p99_duration_ms", Frame::Double(s.p99_duration.as_secs_f64() * 1000.0)),
+                (
+                    "avg_duration_ms",
+                    Frame::Double(s.avg_duration.as_secs_f64() * 1000.0),
+                ),
+                (
+                    "p99_duration_ms",
+                    Frame::Double(s.p99_duration.as_secs_f64() * 1000.0),
+                ),
                 ("memory_used", bulk(&human_bytes(s.memory_used_bytes))),
                 ("memory_peak", bulk(&human_bytes(s.memory_peak_bytes))),
-                ("fuel_consumed", Frame::Integer(i64::try_from(s.fuel_consumed).unwrap_or(i64::MAX))),
-                ("last_invocation", s.last_invocation_ms.map_or(Frame::Null, |ms| bulk(&rfc3339(ms)))),
+                (
+                    "fuel_consumed",
+                    Frame::Integer(i64::try_from(s.fuel_consumed).unwrap_or(i64::MAX)),
+                ),
+                (
+                    "last_invocation",
+                    s.last_invocation_ms
+                        .map_or(Frame::Null, |ms| bulk(&rfc3339(ms))),
+                ),
             ]));
         }
         let names = self.executor.list();
-        let (mut inv, mut ok, mut failed, mut total_ms, mut p99_ms) = (0u64, 0u64, 0u64, 0f64, 0f64);
+        let (mut inv, mut ok, mut failed, mut total_ms, mut p99_ms) =
+            (0u64, 0u64, 0u64, 0f64, 0f64);
         let mut last: Option<u64> = None;
         for n in &names {
             if let Ok(s) = self.executor.stats(n) {
@@ -482,7 +651,10 @@ impl WasmService {
             ("failed", Frame::Integer(failed as i64)),
             ("avg_duration_ms", Frame::Double(avg)),
             ("max_p99_duration_ms", Frame::Double(p99_ms)),
-            ("last_invocation", last.map_or(Frame::Null, |ms| bulk(&rfc3339(ms)))),
+            (
+                "last_invocation",
+                last.map_or(Frame::Null, |ms| bulk(&rfc3339(ms))),
+            ),
         ]))
     }
 
@@ -495,8 +667,15 @@ impl WasmService {
         };
         let merged = merge_options(&meta.options, &given);
         let (permissions, limits) = self.resolve(&merged)?;
-        self.executor.update(&name, Some(limits), Some(permissions))?;
-        self.meta.lock().insert(name.clone(), FunctionMeta { options: merged, ..meta });
+        self.executor
+            .update(&name, Some(limits), Some(permissions))?;
+        self.meta.lock().insert(
+            name.clone(),
+            FunctionMeta {
+                options: merged,
+                ..meta
+            },
+        );
         let this = Arc::clone(self);
         Self::blocking(move || this.persist(&name)).await??;
         Ok(Frame::ok())
@@ -517,12 +696,22 @@ impl WasmService {
             // The file is re-resolved so that a symlink swapped to point
             // outside the module directory is refused.
             let path = source::resolve(&this.module_dir, &path.display().to_string())?;
-            let bytes = Bytes::from(source::read_module(&path, this.config.limits.max_module_bytes.0)?);
+            let bytes = Bytes::from(source::read_module(
+                &path,
+                this.config.limits.max_module_bytes.0,
+            )?);
             this.install(&n, &bytes, &opts, true)?;
             Ok(bytes)
         })
         .await??;
-        self.meta.lock().insert(name.clone(), FunctionMeta { module, loaded_at_ms: unix_ms_now(), ..meta });
+        self.meta.lock().insert(
+            name.clone(),
+            FunctionMeta {
+                module,
+                loaded_at_ms: unix_ms_now(),
+                ..meta
+            },
+        );
         let this = Arc::clone(self);
         Self::blocking(move || this.persist(&name)).await??;
         Ok(Frame::ok())
@@ -561,7 +750,12 @@ fn bulk(s: &str) -> Frame {
 
 /// A map reply (RESP3) that RESP2 clients see as a flat field/value array.
 fn map(fields: Vec<(&'static str, Frame)>) -> Frame {
-    Frame::Map(fields.into_iter().map(|(k, v)| (Frame::Bulk(Bytes::from_static(k.as_bytes())), v)).collect())
+    Frame::Map(
+        fields
+            .into_iter()
+            .map(|(k, v)| (Frame::Bulk(Bytes::from_static(k.as_bytes())), v))
+            .collect(),
+    )
 }
 
 /// `10MB`, `2.5MB`, `512KB`, `100B` (binary units, like the seed shows).
@@ -598,7 +792,12 @@ pub fn rfc3339(unix_ms: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -634,12 +833,18 @@ mod tests {
             key_patterns_allow: Some(vec![Bytes::from_static(b"user:*")]),
             ..LoadOptions::default()
         };
-        let new = LoadOptions { timeout_ms: Some(200), ..LoadOptions::default() };
+        let new = LoadOptions {
+            timeout_ms: Some(200),
+            ..LoadOptions::default()
+        };
         let m = merge_options(&old, &new);
         assert_eq!(m.timeout_ms, Some(200));
         assert_eq!(m.capabilities, old.capabilities);
         assert_eq!(m.key_patterns_allow, old.key_patterns_allow);
-        let new = LoadOptions { read_only: true, ..LoadOptions::default() };
+        let new = LoadOptions {
+            read_only: true,
+            ..LoadOptions::default()
+        };
         let m = merge_options(&old, &new);
         assert!(m.read_only);
         assert_eq!(m.key_patterns_allow, None);

@@ -108,7 +108,9 @@ pub enum OptionError {
     UnknownCapability(String),
     #[error("ERR unknown command '{0}' in {1}")]
     UnknownCommand(String, &'static str),
-    #[error("ERR invalid memory size '{0}' (expected bytes or a number with KB, MB or GB, at most 4GB)")]
+    #[error(
+        "ERR invalid memory size '{0}' (expected bytes or a number with KB, MB or GB, at most 4GB)"
+    )]
     BadMemory(String),
     #[error("ERR invalid timeout '{0}' (expected milliseconds, or a number with ms or s, at most 1 hour)")]
     BadTimeout(String),
@@ -179,7 +181,9 @@ pub fn parse_options(
     let mut i = 0;
     while i < args.len() {
         let Some(kw) = keyword(&args[i]) else {
-            return Err(OptionError::UnknownOption(String::from_utf8_lossy(&args[i]).into_owned()));
+            return Err(OptionError::UnknownOption(
+                String::from_utf8_lossy(&args[i]).into_owned(),
+            ));
         };
         i += 1;
         // Values of this option: every argument up to the next keyword.
@@ -196,13 +200,17 @@ pub fn parse_options(
                 mark("REPLACE")?;
                 // Values after REPLACE are not options: reject them by name.
                 if let Some(v) = values.first() {
-                    return Err(OptionError::UnknownOption(String::from_utf8_lossy(v).into_owned()));
+                    return Err(OptionError::UnknownOption(
+                        String::from_utf8_lossy(v).into_owned(),
+                    ));
                 }
                 opts.replace = true;
             }
             Keyword::ReadOnly => {
                 if let Some(v) = values.first() {
-                    return Err(OptionError::UnknownOption(String::from_utf8_lossy(v).into_owned()));
+                    return Err(OptionError::UnknownOption(
+                        String::from_utf8_lossy(v).into_owned(),
+                    ));
                 }
                 opts.read_only = true;
             }
@@ -211,7 +219,8 @@ pub fn parse_options(
                 // READ_ONLY inside PERMISSIONS is a keyword, so the scan above
                 // stopped there; `PERMISSIONS READ_ONLY` leaves `values` empty
                 // and the READ_ONLY arm handles it next.
-                let read_only_follows = i < args.len() && keyword(&args[i]) == Some(Keyword::ReadOnly);
+                let read_only_follows =
+                    i < args.len() && keyword(&args[i]) == Some(Keyword::ReadOnly);
                 if values.is_empty() && !read_only_follows {
                     return Err(OptionError::MissingValue("PERMISSIONS"));
                 }
@@ -231,11 +240,17 @@ pub fn parse_options(
                         push_unique(opts.commands_allow.get_or_insert_with(Vec::new), name);
                         continue;
                     }
-                    opts.key_patterns_allow.get_or_insert_with(Vec::new).push(v.clone());
+                    opts.key_patterns_allow
+                        .get_or_insert_with(Vec::new)
+                        .push(v.clone());
                 }
             }
             Keyword::Commands | Keyword::DenyCommands => {
-                let name = if kw == Keyword::Commands { "COMMANDS" } else { "DENY_COMMANDS" };
+                let name = if kw == Keyword::Commands {
+                    "COMMANDS"
+                } else {
+                    "DENY_COMMANDS"
+                };
                 mark(name)?;
                 if values.is_empty() {
                     return Err(OptionError::MissingValue(name));
@@ -323,7 +338,10 @@ fn command_word(v: &[u8]) -> Option<String> {
     if v.is_empty() || v.len() > 64 {
         return None;
     }
-    if !v.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'|')) {
+    if !v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'|'))
+    {
         return None;
     }
     Some(String::from_utf8_lossy(v).to_ascii_uppercase())
@@ -376,7 +394,10 @@ mod tests {
     use super::*;
 
     fn b(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
     }
     fn known(name: &str) -> bool {
         matches!(name, "GET" | "SET" | "INCR" | "FLUSHALL" | "CONFIG")
@@ -390,7 +411,10 @@ mod tests {
         let o = load(&["PERMISSIONS", "user:*", "GET", "SET", "REPLACE"]).unwrap();
         assert!(o.replace);
         assert_eq!(o.key_patterns_allow, Some(b(&["user:*"])));
-        assert_eq!(o.commands_allow, Some(vec!["GET".to_string(), "SET".to_string()]));
+        assert_eq!(
+            o.commands_allow,
+            Some(vec!["GET".to_string(), "SET".to_string()])
+        );
 
         let o = load(&["PERMISSIONS", "!admin:*"]).unwrap();
         assert_eq!(o.key_patterns_allow, None);
@@ -399,46 +423,123 @@ mod tests {
         let o = load(&["PERMISSIONS", "READ_ONLY"]).unwrap();
         assert!(o.read_only);
 
-        let o = load(&["COMMANDS", "get", "SET", "INCR", "DENY_COMMANDS", "FLUSHALL", "CONFIG"]).unwrap();
+        let o = load(&[
+            "COMMANDS",
+            "get",
+            "SET",
+            "INCR",
+            "DENY_COMMANDS",
+            "FLUSHALL",
+            "CONFIG",
+        ])
+        .unwrap();
         assert_eq!(o.commands_allow.unwrap(), vec!["GET", "SET", "INCR"]);
         assert_eq!(o.commands_deny, vec!["FLUSHALL", "CONFIG"]);
 
-        assert_eq!(load(&["MAX_MEMORY", "16MB"]).unwrap().memory_bytes_max, Some(16 * 1024 * 1024));
+        assert_eq!(
+            load(&["MAX_MEMORY", "16MB"]).unwrap().memory_bytes_max,
+            Some(16 * 1024 * 1024)
+        );
         assert_eq!(load(&["TIMEOUT", "100ms"]).unwrap().timeout_ms, Some(100));
         assert_eq!(load(&["TIMEOUT", "5s"]).unwrap().timeout_ms, Some(5000));
-        assert_eq!(load(&["MAX_FUEL", "10000000"]).unwrap().fuel_max, Some(10_000_000));
+        assert_eq!(
+            load(&["MAX_FUEL", "10000000"]).unwrap().fuel_max,
+            Some(10_000_000)
+        );
     }
 
     #[test]
     fn reference_syntax() {
-        let o = load(&["CAPABILITIES", "read", "write", "log", "MEMORY", "10MB", "TIMEOUT", "1000"]).unwrap();
+        let o = load(&[
+            "CAPABILITIES",
+            "read",
+            "write",
+            "log",
+            "MEMORY",
+            "10MB",
+            "TIMEOUT",
+            "1000",
+        ])
+        .unwrap();
         assert_eq!(
             o.capabilities,
-            Some(vec![CapabilityName::Read, CapabilityName::Write, CapabilityName::Log])
+            Some(vec![
+                CapabilityName::Read,
+                CapabilityName::Write,
+                CapabilityName::Log
+            ])
         );
         assert_eq!(o.memory_bytes_max, Some(10 * 1024 * 1024));
         assert_eq!(o.timeout_ms, Some(1000));
-        assert_eq!(load(&["MEMORY", "5MB"]).unwrap().memory_bytes_max, Some(5 * 1024 * 1024));
-        assert_eq!(load(&["MEMORY", "65536"]).unwrap().memory_bytes_max, Some(65536));
+        assert_eq!(
+            load(&["MEMORY", "5MB"]).unwrap().memory_bytes_max,
+            Some(5 * 1024 * 1024)
+        );
+        assert_eq!(
+            load(&["MEMORY", "65536"]).unwrap().memory_bytes_max,
+            Some(65536)
+        );
     }
 
     #[test]
     fn malformed_lists_get_specific_errors() {
-        assert_eq!(load(&["BOGUS"]), Err(OptionError::UnknownOption("BOGUS".into())));
-        assert_eq!(load(&["CAPABILITIES"]), Err(OptionError::MissingValue("CAPABILITIES")));
-        assert_eq!(load(&["CAPABILITIES", "fly"]), Err(OptionError::UnknownCapability("fly".into())));
-        assert_eq!(load(&["MEMORY", "10XB"]), Err(OptionError::BadMemory("10XB".into())));
-        assert_eq!(load(&["MEMORY", "0"]), Err(OptionError::BadMemory("0".into())));
-        assert_eq!(load(&["MEMORY", "8GB"]), Err(OptionError::BadMemory("8GB".into())));
-        assert!(matches!(load(&["MEMORY", "99999999999999999999GB"]), Err(OptionError::BadMemory(_))));
-        assert_eq!(load(&["TIMEOUT", "-5"]), Err(OptionError::BadTimeout("-5".into())));
-        assert_eq!(load(&["TIMEOUT", "1", "2"]), Err(OptionError::OneValue("TIMEOUT")));
-        assert_eq!(load(&["TIMEOUT"]), Err(OptionError::MissingValue("TIMEOUT")));
-        assert_eq!(load(&["MAX_FUEL", "0"]), Err(OptionError::BadFuel("0".into())));
-        assert_eq!(load(&["TIMEOUT", "1", "TIMEOUT", "2"]), Err(OptionError::Duplicate("TIMEOUT")));
-        assert_eq!(load(&["COMMANDS", "NOPE"]), Err(OptionError::UnknownCommand("NOPE".into(), "COMMANDS")));
+        assert_eq!(
+            load(&["BOGUS"]),
+            Err(OptionError::UnknownOption("BOGUS".into()))
+        );
+        assert_eq!(
+            load(&["CAPABILITIES"]),
+            Err(OptionError::MissingValue("CAPABILITIES"))
+        );
+        assert_eq!(
+            load(&["CAPABILITIES", "fly"]),
+            Err(OptionError::UnknownCapability("fly".into()))
+        );
+        assert_eq!(
+            load(&["MEMORY", "10XB"]),
+            Err(OptionError::BadMemory("10XB".into()))
+        );
+        assert_eq!(
+            load(&["MEMORY", "0"]),
+            Err(OptionError::BadMemory("0".into()))
+        );
+        assert_eq!(
+            load(&["MEMORY", "8GB"]),
+            Err(OptionError::BadMemory("8GB".into()))
+        );
+        assert!(matches!(
+            load(&["MEMORY", "99999999999999999999GB"]),
+            Err(OptionError::BadMemory(_))
+        ));
+        assert_eq!(
+            load(&["TIMEOUT", "-5"]),
+            Err(OptionError::BadTimeout("-5".into()))
+        );
+        assert_eq!(
+            load(&["TIMEOUT", "1", "2"]),
+            Err(OptionError::OneValue("TIMEOUT"))
+        );
+        assert_eq!(
+            load(&["TIMEOUT"]),
+            Err(OptionError::MissingValue("TIMEOUT"))
+        );
+        assert_eq!(
+            load(&["MAX_FUEL", "0"]),
+            Err(OptionError::BadFuel("0".into()))
+        );
+        assert_eq!(
+            load(&["TIMEOUT", "1", "TIMEOUT", "2"]),
+            Err(OptionError::Duplicate("TIMEOUT"))
+        );
+        assert_eq!(
+            load(&["COMMANDS", "NOPE"]),
+            Err(OptionError::UnknownCommand("NOPE".into(), "COMMANDS"))
+        );
         assert_eq!(load(&["PERMISSIONS", "!"]), Err(OptionError::EmptyPattern));
-        assert_eq!(load(&["REPLACE", "x"]), Err(OptionError::UnknownOption("x".into())));
+        assert_eq!(
+            load(&["REPLACE", "x"]),
+            Err(OptionError::UnknownOption("x".into()))
+        );
         assert_eq!(
             parse_options(&b(&["REPLACE"]), OptionsFor::Update, &known),
             Err(OptionError::ReplaceNotAllowed("WASM.UPDATE"))
@@ -511,10 +612,27 @@ mod roundtrip_tests {
     fn to_args_parses_back() {
         let known = |n: &str| matches!(n, "GET" | "SET" | "FLUSHALL");
         let words = [
-            "PERMISSIONS", "user:*", "!admin:*", "GET", "READ_ONLY", "DENY_COMMANDS", "FLUSHALL",
-            "CAPABILITIES", "read", "log", "MEMORY", "10MB", "TIMEOUT", "5s", "MAX_FUEL", "42",
+            "PERMISSIONS",
+            "user:*",
+            "!admin:*",
+            "GET",
+            "READ_ONLY",
+            "DENY_COMMANDS",
+            "FLUSHALL",
+            "CAPABILITIES",
+            "read",
+            "log",
+            "MEMORY",
+            "10MB",
+            "TIMEOUT",
+            "5s",
+            "MAX_FUEL",
+            "42",
         ];
-        let args: Vec<Bytes> = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+        let args: Vec<Bytes> = words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
         let opts = parse_options(&args, OptionsFor::Load, &known).unwrap();
         let again = parse_options(&opts.to_args(), OptionsFor::Load, &known).unwrap();
         assert_eq!(opts, again);

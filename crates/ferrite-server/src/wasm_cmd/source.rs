@@ -42,9 +42,16 @@ pub enum SourceError {
     #[error("ERR module path '{0}' is outside the module directory")]
     Outside(String),
     #[error("ERR cannot read module '{path}': {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("ERR module '{path}' is {bytes} bytes, more than the limit of {limit} bytes")]
-    TooLarge { path: String, bytes: u64, limit: u64 },
+    TooLarge {
+        path: String,
+        bytes: u64,
+        limit: u64,
+    },
 }
 
 /// Resolves `requested` inside `module_dir` and returns the canonical path.
@@ -59,14 +66,22 @@ pub fn resolve(module_dir: &Path, requested: &str) -> Result<PathBuf, SourceErro
     }
     let dir = module_dir
         .canonicalize()
-        .map_err(|source| SourceError::Io { path: module_dir.display().to_string(), source })?;
-    let joined = if req.is_absolute() { req.to_path_buf() } else { dir.join(req) };
+        .map_err(|source| SourceError::Io {
+            path: module_dir.display().to_string(),
+            source,
+        })?;
+    let joined = if req.is_absolute() {
+        req.to_path_buf()
+    } else {
+        dir.join(req)
+    };
     if req.is_absolute() && !joined.starts_with(&dir) && !joined.starts_with(module_dir) {
         return Err(SourceError::Outside(requested.to_string()));
     }
-    let canonical = joined
-        .canonicalize()
-        .map_err(|source| SourceError::Io { path: requested.to_string(), source })?;
+    let canonical = joined.canonicalize().map_err(|source| SourceError::Io {
+        path: requested.to_string(),
+        source,
+    })?;
     if !canonical.starts_with(&dir) {
         return Err(SourceError::Outside(requested.to_string()));
     }
@@ -77,11 +92,21 @@ pub fn resolve(module_dir: &Path, requested: &str) -> Result<PathBuf, SourceErro
 /// before reading them.
 pub fn read_module(path: &Path, module_bytes_max: u64) -> Result<Vec<u8>, SourceError> {
     let shown = || path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io { path: shown(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io {
+        path: shown(),
+        source,
+    })?;
     if meta.len() > module_bytes_max {
-        return Err(SourceError::TooLarge { path: shown(), bytes: meta.len(), limit: module_bytes_max });
+        return Err(SourceError::TooLarge {
+            path: shown(),
+            bytes: meta.len(),
+            limit: module_bytes_max,
+        });
     }
-    std::fs::read(path).map_err(|source| SourceError::Io { path: shown(), source })
+    std::fs::read(path).map_err(|source| SourceError::Io {
+        path: shown(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -90,8 +115,14 @@ mod tests {
 
     #[test]
     fn magic_tells_bytes_from_paths() {
-        assert_eq!(classify(b"\0asm\x01\0\0\0").unwrap(), ModuleSource::Bytes(b"\0asm\x01\0\0\0"));
-        assert_eq!(classify(b"rate_limit.wasm").unwrap(), ModuleSource::Path("rate_limit.wasm"));
+        assert_eq!(
+            classify(b"\0asm\x01\0\0\0").unwrap(),
+            ModuleSource::Bytes(b"\0asm\x01\0\0\0")
+        );
+        assert_eq!(
+            classify(b"rate_limit.wasm").unwrap(),
+            ModuleSource::Path("rate_limit.wasm")
+        );
         assert!(matches!(classify(b""), Err(SourceError::NotModule)));
         assert!(matches!(classify(b"a\0b"), Err(SourceError::NotModule)));
     }
@@ -109,18 +140,39 @@ mod tests {
         assert!(resolve(&dir, "sub/g.wasm").is_ok());
         let abs = dir.join("f.wasm");
         assert!(resolve(&dir, abs.to_str().unwrap()).is_ok());
-        assert!(matches!(resolve(&dir, "../secret.wasm"), Err(SourceError::DotDot(_))));
-        assert!(matches!(resolve(&dir, "sub/../../secret.wasm"), Err(SourceError::DotDot(_))));
+        assert!(matches!(
+            resolve(&dir, "../secret.wasm"),
+            Err(SourceError::DotDot(_))
+        ));
+        assert!(matches!(
+            resolve(&dir, "sub/../../secret.wasm"),
+            Err(SourceError::DotDot(_))
+        ));
         let outside = root.join("secret.wasm");
-        assert!(matches!(resolve(&dir, outside.to_str().unwrap()), Err(SourceError::Outside(_))));
-        assert!(matches!(resolve(&dir, "/etc/passwd"), Err(SourceError::Outside(_))));
+        assert!(matches!(
+            resolve(&dir, outside.to_str().unwrap()),
+            Err(SourceError::Outside(_))
+        ));
+        assert!(matches!(
+            resolve(&dir, "/etc/passwd"),
+            Err(SourceError::Outside(_))
+        ));
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(root.join("secret.wasm"), dir.join("link.wasm")).unwrap();
-            assert!(matches!(resolve(&dir, "link.wasm"), Err(SourceError::Outside(_))));
+            assert!(matches!(
+                resolve(&dir, "link.wasm"),
+                Err(SourceError::Outside(_))
+            ));
         }
-        assert!(matches!(resolve(&dir, "missing.wasm"), Err(SourceError::Io { .. })));
-        assert!(matches!(read_module(&dir.join("f.wasm"), 2), Err(SourceError::TooLarge { .. })));
+        assert!(matches!(
+            resolve(&dir, "missing.wasm"),
+            Err(SourceError::Io { .. })
+        ));
+        assert!(matches!(
+            read_module(&dir.join("f.wasm"), 2),
+            Err(SourceError::TooLarge { .. })
+        ));
         assert_eq!(read_module(&dir.join("f.wasm"), 4).unwrap(), b"\0asm");
         std::fs::remove_dir_all(&root).unwrap();
     }

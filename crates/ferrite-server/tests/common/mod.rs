@@ -30,7 +30,10 @@ pub struct Refused {
 
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrite"));
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     for (key, _) in std::env::vars() {
         if key.starts_with("FERRITE_") {
             cmd.env_remove(key);
@@ -90,8 +93,16 @@ impl Ferrite {
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 let mut stderr = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-                return Refused { code: status.code(), stderr };
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
+                return Refused {
+                    code: status.code(),
+                    stderr,
+                };
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
@@ -109,16 +120,21 @@ impl Ferrite {
     /// A multiplexed async connection through the `redis` crate.
     pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
         let client = redis::Client::open(self.url()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), client.get_multiplexed_async_connection())
-            .await
-            .expect("connect timeout")
-            .expect("connect")
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .expect("connect timeout")
+        .expect("connect")
     }
 
     /// A raw TCP connection with a read timeout.
     pub fn raw(&self) -> TcpStream {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         stream
     }
 
@@ -136,7 +152,11 @@ impl Ferrite {
 
     /// Sends SIGTERM.
     pub fn terminate(&self) {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -178,7 +198,9 @@ pub fn is_closed(stream: &mut TcpStream) -> bool {
         Ok(_) => false,
         Err(e) => matches!(
             e.kind(),
-            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::BrokenPipe
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
         ),
     }
 }

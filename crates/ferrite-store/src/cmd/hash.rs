@@ -19,34 +19,182 @@ const DENYOOM: F = F::DENYOOM;
 
 /// The hash family.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("hset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set the string value of a hash field", hset).since("2.0.0"),
-    CommandSpec::data("hsetnx", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set the value of a hash field, only if the field does not exist", hsetnx).since("2.0.0"),
-    CommandSpec::data("hget", 3, R.with(FAST), (1, 1, 1), "hash", "Get the value of a hash field", hget).since("2.0.0"),
-    CommandSpec::data("hmget", -3, R.with(FAST), (1, 1, 1), "hash", "Get the values of all the given hash fields", hmget).since("2.0.0"),
-    CommandSpec::data("hmset", -4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Set multiple hash fields to multiple values", hmset).since("2.0.0"),
-    CommandSpec::data("hdel", -3, W.with(FAST), (1, 1, 1), "hash", "Delete one or more hash fields", hdel).since("2.0.0"),
-    CommandSpec::data("hexists", 3, R.with(FAST), (1, 1, 1), "hash", "Determine if a hash field exists", hexists).since("2.0.0"),
-    CommandSpec::data("hlen", 2, R.with(FAST), (1, 1, 1), "hash", "Get the number of fields in a hash", hlen).since("2.0.0"),
-    CommandSpec::data("hkeys", 2, R, (1, 1, 1), "hash", "Get all the fields in a hash", hkeys).since("2.0.0"),
-    CommandSpec::data("hvals", 2, R, (1, 1, 1), "hash", "Get all the values in a hash", hvals).since("2.0.0"),
-    CommandSpec::data("hgetall", 2, R, (1, 1, 1), "hash", "Get all the fields and values in a hash", hgetall).since("2.0.0"),
-    CommandSpec::data("hincrby", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increment the integer value of a hash field by the given number", hincrby).since("2.0.0"),
-    CommandSpec::data("hincrbyfloat", 4, W.with(DENYOOM).with(FAST), (1, 1, 1), "hash", "Increment the float value of a hash field by the given amount", hincrbyfloat).since("2.6.0"),
-    CommandSpec::data("hstrlen", 3, R.with(FAST), (1, 1, 1), "hash", "Get the length of the value of a hash field", hstrlen).since("3.2.0"),
-    CommandSpec::data("hscan", -3, R, (1, 1, 1), "hash", "Incrementally iterate hash fields and associated values", hscan).since("2.8.0"),
-    CommandSpec::data("hrandfield", -2, R, (1, 1, 1), "hash", "Get one or multiple random fields from a hash", hrandfield).since("6.2.0"),
+    CommandSpec::data(
+        "hset",
+        -4,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Set the string value of a hash field",
+        hset,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hsetnx",
+        4,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Set the value of a hash field, only if the field does not exist",
+        hsetnx,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hget",
+        3,
+        R.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Get the value of a hash field",
+        hget,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hmget",
+        -3,
+        R.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Get the values of all the given hash fields",
+        hmget,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hmset",
+        -4,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Set multiple hash fields to multiple values",
+        hmset,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hdel",
+        -3,
+        W.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Delete one or more hash fields",
+        hdel,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hexists",
+        3,
+        R.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Determine if a hash field exists",
+        hexists,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hlen",
+        2,
+        R.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Get the number of fields in a hash",
+        hlen,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hkeys",
+        2,
+        R,
+        (1, 1, 1),
+        "hash",
+        "Get all the fields in a hash",
+        hkeys,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hvals",
+        2,
+        R,
+        (1, 1, 1),
+        "hash",
+        "Get all the values in a hash",
+        hvals,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hgetall",
+        2,
+        R,
+        (1, 1, 1),
+        "hash",
+        "Get all the fields and values in a hash",
+        hgetall,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hincrby",
+        4,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Increment the integer value of a hash field by the given number",
+        hincrby,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "hincrbyfloat",
+        4,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Increment the float value of a hash field by the given amount",
+        hincrbyfloat,
+    )
+    .since("2.6.0"),
+    CommandSpec::data(
+        "hstrlen",
+        3,
+        R.with(FAST),
+        (1, 1, 1),
+        "hash",
+        "Get the length of the value of a hash field",
+        hstrlen,
+    )
+    .since("3.2.0"),
+    CommandSpec::data(
+        "hscan",
+        -3,
+        R,
+        (1, 1, 1),
+        "hash",
+        "Incrementally iterate hash fields and associated values",
+        hscan,
+    )
+    .since("2.8.0"),
+    CommandSpec::data(
+        "hrandfield",
+        -2,
+        R,
+        (1, 1, 1),
+        "hash",
+        "Get one or multiple random fields from a hash",
+        hrandfield,
+    )
+    .since("6.2.0"),
 ];
 
 /// Redis keeps hashes of at most this many short entries as an ordered listpack.
 fn is_small(cfg: &crate::StoreConfig, hash: &HashValue) -> bool {
     hash.len() <= cfg.hash_small_entries_max
-        && hash
-            .iter()
-            .all(|(f, v)| f.len() <= cfg.hash_small_value_bytes_max && v.len() <= cfg.hash_small_value_bytes_max)
+        && hash.iter().all(|(f, v)| {
+            f.len() <= cfg.hash_small_value_bytes_max && v.len() <= cfg.hash_small_value_bytes_max
+        })
 }
 
 /// Removes a field; small hashes keep insertion order (as Redis's listpack).
-pub(crate) fn remove_field(hash: &mut HashValue, field: &[u8], small_entries_max: usize) -> Option<Bytes> {
+pub(crate) fn remove_field(
+    hash: &mut HashValue,
+    field: &[u8],
+    small_entries_max: usize,
+) -> Option<Bytes> {
     if hash.len() <= small_entries_max {
         hash.shift_remove(field)
     } else {
@@ -69,7 +217,10 @@ fn set_fields(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<i64> {
         match hash.get_mut(&pair[0][..]) {
             Some(value) => *value = Bytes::copy_from_slice(&pair[1]),
             None => {
-                hash.insert(Bytes::copy_from_slice(&pair[0]), Bytes::copy_from_slice(&pair[1]));
+                hash.insert(
+                    Bytes::copy_from_slice(&pair[0]),
+                    Bytes::copy_from_slice(&pair[1]),
+                );
                 created += 1;
             }
         }
@@ -92,20 +243,28 @@ fn hmset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 
 /// HSETNX key field value
 fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
-    if ctx.hash(&argv[1])?.is_some_and(|h| h.contains_key(&argv[2][..])) {
+    if ctx
+        .hash(&argv[1])?
+        .is_some_and(|h| h.contains_key(&argv[2][..]))
+    {
         return Ok(reply::int(0));
     }
     let hash = ctx.hash_or_create(&argv[1])?;
-    hash.insert(Bytes::copy_from_slice(&argv[2]), Bytes::copy_from_slice(&argv[3]));
+    hash.insert(
+        Bytes::copy_from_slice(&argv[2]),
+        Bytes::copy_from_slice(&argv[3]),
+    );
     Ok(reply::int(1))
 }
 
 /// HGET key field
 fn hget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
-    Ok(match ctx.hash(&argv[1])?.and_then(|h| h.get(&argv[2][..])) {
-        Some(v) => reply::bulk(v.clone()),
-        None => reply::null(),
-    })
+    Ok(
+        match ctx.hash(&argv[1])?.and_then(|h| h.get(&argv[2][..])) {
+            Some(v) => reply::bulk(v.clone()),
+            None => reply::null(),
+        },
+    )
 }
 
 /// HMGET key field [field ...]
@@ -146,7 +305,8 @@ fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 /// HEXISTS key field
 fn hexists(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::int(i64::from(
-        ctx.hash(&argv[1])?.is_some_and(|h| h.contains_key(&argv[2][..])),
+        ctx.hash(&argv[1])?
+            .is_some_and(|h| h.contains_key(&argv[2][..])),
     )))
 }
 
@@ -158,21 +318,27 @@ fn hlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 /// HSTRLEN key field
 fn hstrlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::count(
-        ctx.hash(&argv[1])?.and_then(|h| h.get(&argv[2][..])).map_or(0, |v| v.len()),
+        ctx.hash(&argv[1])?
+            .and_then(|h| h.get(&argv[2][..]))
+            .map_or(0, |v| v.len()),
     ))
 }
 
 /// HKEYS key
 fn hkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::bulk_array(
-        ctx.hash(&argv[1])?.into_iter().flat_map(|h| h.keys().cloned()),
+        ctx.hash(&argv[1])?
+            .into_iter()
+            .flat_map(|h| h.keys().cloned()),
     ))
 }
 
 /// HVALS key
 fn hvals(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::bulk_array(
-        ctx.hash(&argv[1])?.into_iter().flat_map(|h| h.values().cloned()),
+        ctx.hash(&argv[1])?
+            .into_iter()
+            .flat_map(|h| h.values().cloned()),
     ))
 }
 
@@ -181,7 +347,10 @@ fn hgetall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     Ok(reply::map(
         ctx.hash(&argv[1])?
             .into_iter()
-            .flat_map(|h| h.iter().map(|(f, v)| (reply::bulk(f.clone()), reply::bulk(v.clone()))))
+            .flat_map(|h| {
+                h.iter()
+                    .map(|(f, v)| (reply::bulk(f.clone()), reply::bulk(v.clone())))
+            })
             .collect(),
     ))
 }
@@ -249,7 +418,11 @@ fn hscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         scan_positions(hash.len(), cursor, opts.count)
     };
     let mut items = Vec::new();
-    let indexes: Vec<usize> = if small { range.collect() } else { range.rev().collect() };
+    let indexes: Vec<usize> = if small {
+        range.collect()
+    } else {
+        range.rev().collect()
+    };
     for i in indexes {
         if let Some((f, v)) = hash.get_index(i) {
             if pattern.is_none_or(|p| glob::matches(p, f)) {
@@ -272,7 +445,9 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             return Ok(reply::null());
         }
         let i = rand::rng().random_range(0..hash.len());
-        return Ok(hash.get_index(i).map_or_else(reply::null, |(f, _)| reply::bulk(f.clone())));
+        return Ok(hash
+            .get_index(i)
+            .map_or_else(reply::null, |(f, _)| reply::bulk(f.clone())));
     }
     let count = parse_i64(&argv[2])?;
     if count == i64::MIN {
@@ -296,11 +471,16 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let picks = random_indexes(hash.len(), count, ctx_max)?;
     let mut items = Vec::with_capacity(picks.len() * if with_values { 2 } else { 1 });
     for i in picks {
-        let Some((f, v)) = hash.get_index(i) else { continue };
+        let Some((f, v)) = hash.get_index(i) else {
+            continue;
+        };
         if !with_values {
             items.push(reply::bulk(f.clone()));
         } else if resp3 {
-            items.push(reply::array(vec![reply::bulk(f.clone()), reply::bulk(v.clone())]));
+            items.push(reply::array(vec![
+                reply::bulk(f.clone()),
+                reply::bulk(v.clone()),
+            ]));
         } else {
             items.push(reply::bulk(f.clone()));
             items.push(reply::bulk(v.clone()));

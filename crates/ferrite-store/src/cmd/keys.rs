@@ -96,7 +96,9 @@ fn parse_expire_flags(args: &[Bytes]) -> StoreResult<ExpireFlags> {
         ));
     }
     if f.gt && f.lt {
-        return Err(StoreError::Fixed("ERR GT and LT options at the same time are not compatible"));
+        return Err(StoreError::Fixed(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     Ok(f)
 }
@@ -118,11 +120,15 @@ fn expire_generic(
     let flags = parse_expire_flags(&argv[3..])?;
     let mut when = parse_i64(&argv[2])?;
     if seconds {
-        when = when.checked_mul(1000).ok_or(StoreError::InvalidExpireTime(name))?;
+        when = when
+            .checked_mul(1000)
+            .ok_or(StoreError::InvalidExpireTime(name))?;
     }
     let now = i64::try_from(ctx.now_ms()).unwrap_or(i64::MAX);
     if relative {
-        when = when.checked_add(now).ok_or(StoreError::InvalidExpireTime(name))?;
+        when = when
+            .checked_add(now)
+            .ok_or(StoreError::InvalidExpireTime(name))?;
     }
     let Some(current) = ctx.expire_at(&argv[1])? else {
         return Ok(reply::int(0));
@@ -179,7 +185,11 @@ fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], ms: bool, absolute: bool) -> Store
     let at = i64::try_from(at).unwrap_or(i64::MAX);
     if absolute {
         // Redis rounds EXPIRETIME like TTL: (ms + 500) / 1000.
-        return Ok(reply::int(if ms { at } else { at.saturating_add(500) / 1000 }));
+        return Ok(reply::int(if ms {
+            at
+        } else {
+            at.saturating_add(500) / 1000
+        }));
     }
     let now = i64::try_from(ctx.now_ms()).unwrap_or(i64::MAX);
     let left = (at - now).max(0);
@@ -219,7 +229,9 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 
 /// TYPE key
 fn type_(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
-    Ok(reply::simple(ctx.get(&argv[1])?.map_or("none", |v| v.type_name())))
+    Ok(reply::simple(
+        ctx.get(&argv[1])?.map_or("none", |v| v.type_name()),
+    ))
 }
 
 /// A MATCH pattern, with Redis's shortcut: `*` matches every key (even "").
@@ -255,7 +267,10 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
         pattern.is_none_or(|p| glob::matches(p, key))
             && type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()))
     })?;
-    Ok(scan_reply(next, keys.into_iter().map(reply::bulk).collect()))
+    Ok(scan_reply(
+        next,
+        keys.into_iter().map(reply::bulk).collect(),
+    ))
 }
 
 /// RENAME / RENAMENX
@@ -322,7 +337,9 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     }
     let (src, dst) = (&argv[1], &argv[2]);
     if src_db == dst_db && src == dst {
-        return Err(StoreError::Fixed("ERR source and destination objects are the same"));
+        return Err(StoreError::Fixed(
+            "ERR source and destination objects are the same",
+        ));
     }
     let Some(entry) = ctx.get_entry(src)?.cloned() else {
         return Ok(reply::int(0));

@@ -26,40 +26,167 @@ const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// This family's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("lpush", -3, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
-        "Prepend one or multiple elements to a list", lpush),
-    CommandSpec::data("rpush", -3, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
-        "Append one or multiple elements to a list", rpush),
-    CommandSpec::data("lpushx", -3, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
-        "Prepend an element to a list, only if the list exists", lpushx).since("2.2.0"),
-    CommandSpec::data("rpushx", -3, W.with(F::DENYOOM).with(F::FAST), KEY1, GROUP,
-        "Append an element to a list, only if the list exists", rpushx).since("2.2.0"),
-    CommandSpec::data("lpop", -2, W.with(F::FAST), KEY1, GROUP,
-        "Remove and get the first elements in a list", lpop),
-    CommandSpec::data("rpop", -2, W.with(F::FAST), KEY1, GROUP,
-        "Remove and get the last elements in a list", rpop),
-    CommandSpec::data("llen", 2, R.with(F::FAST), KEY1, GROUP,
-        "Get the length of a list", llen),
-    CommandSpec::data("lrange", 4, R, KEY1, GROUP,
-        "Get a range of elements from a list", lrange),
-    CommandSpec::data("lindex", 3, R, KEY1, GROUP,
-        "Get an element from a list by its index", lindex),
-    CommandSpec::data("lset", 4, W.with(F::DENYOOM), KEY1, GROUP,
-        "Set the value of an element in a list by its index", lset),
-    CommandSpec::data("lrem", 4, W, KEY1, GROUP,
-        "Remove elements from a list", lrem),
-    CommandSpec::data("ltrim", 4, W, KEY1, GROUP,
-        "Trim a list to the specified range", ltrim),
-    CommandSpec::data("linsert", 5, W.with(F::DENYOOM), KEY1, GROUP,
-        "Insert an element before or after another element in a list", linsert).since("2.2.0"),
-    CommandSpec::data("lpos", -3, R, KEY1, GROUP,
-        "Return the index of matching elements on a list", lpos).since("6.0.6"),
-    CommandSpec::data("lmove", 5, W.with(F::DENYOOM), (1, 2, 1), GROUP,
-        "Pop an element from a list, push it to another list and return it", lmove).since("6.2.0"),
-    CommandSpec::data("lmpop", -4, W, (0, 0, 0), GROUP,
-        "Pop elements from a list", lmpop).since("7.0.0").numkeys_at(1),
-    CommandSpec::data("rpoplpush", 3, W.with(F::DENYOOM), (1, 2, 1), GROUP,
-        "Remove the last element in a list, prepend it to another list and return it", rpoplpush).since("1.2.0"),
+    CommandSpec::data(
+        "lpush",
+        -3,
+        W.with(F::DENYOOM).with(F::FAST),
+        KEY1,
+        GROUP,
+        "Prepend one or multiple elements to a list",
+        lpush,
+    ),
+    CommandSpec::data(
+        "rpush",
+        -3,
+        W.with(F::DENYOOM).with(F::FAST),
+        KEY1,
+        GROUP,
+        "Append one or multiple elements to a list",
+        rpush,
+    ),
+    CommandSpec::data(
+        "lpushx",
+        -3,
+        W.with(F::DENYOOM).with(F::FAST),
+        KEY1,
+        GROUP,
+        "Prepend an element to a list, only if the list exists",
+        lpushx,
+    )
+    .since("2.2.0"),
+    CommandSpec::data(
+        "rpushx",
+        -3,
+        W.with(F::DENYOOM).with(F::FAST),
+        KEY1,
+        GROUP,
+        "Append an element to a list, only if the list exists",
+        rpushx,
+    )
+    .since("2.2.0"),
+    CommandSpec::data(
+        "lpop",
+        -2,
+        W.with(F::FAST),
+        KEY1,
+        GROUP,
+        "Remove and get the first elements in a list",
+        lpop,
+    ),
+    CommandSpec::data(
+        "rpop",
+        -2,
+        W.with(F::FAST),
+        KEY1,
+        GROUP,
+        "Remove and get the last elements in a list",
+        rpop,
+    ),
+    CommandSpec::data(
+        "llen",
+        2,
+        R.with(F::FAST),
+        KEY1,
+        GROUP,
+        "Get the length of a list",
+        llen,
+    ),
+    CommandSpec::data(
+        "lrange",
+        4,
+        R,
+        KEY1,
+        GROUP,
+        "Get a range of elements from a list",
+        lrange,
+    ),
+    CommandSpec::data(
+        "lindex",
+        3,
+        R,
+        KEY1,
+        GROUP,
+        "Get an element from a list by its index",
+        lindex,
+    ),
+    CommandSpec::data(
+        "lset",
+        4,
+        W.with(F::DENYOOM),
+        KEY1,
+        GROUP,
+        "Set the value of an element in a list by its index",
+        lset,
+    ),
+    CommandSpec::data(
+        "lrem",
+        4,
+        W,
+        KEY1,
+        GROUP,
+        "Remove elements from a list",
+        lrem,
+    ),
+    CommandSpec::data(
+        "ltrim",
+        4,
+        W,
+        KEY1,
+        GROUP,
+        "Trim a list to the specified range",
+        ltrim,
+    ),
+    CommandSpec::data(
+        "linsert",
+        5,
+        W.with(F::DENYOOM),
+        KEY1,
+        GROUP,
+        "Insert an element before or after another element in a list",
+        linsert,
+    )
+    .since("2.2.0"),
+    CommandSpec::data(
+        "lpos",
+        -3,
+        R,
+        KEY1,
+        GROUP,
+        "Return the index of matching elements on a list",
+        lpos,
+    )
+    .since("6.0.6"),
+    CommandSpec::data(
+        "lmove",
+        5,
+        W.with(F::DENYOOM),
+        (1, 2, 1),
+        GROUP,
+        "Pop an element from a list, push it to another list and return it",
+        lmove,
+    )
+    .since("6.2.0"),
+    CommandSpec::data(
+        "lmpop",
+        -4,
+        W,
+        (0, 0, 0),
+        GROUP,
+        "Pop elements from a list",
+        lmpop,
+    )
+    .since("7.0.0")
+    .numkeys_at(1),
+    CommandSpec::data(
+        "rpoplpush",
+        3,
+        W.with(F::DENYOOM),
+        (1, 2, 1),
+        GROUP,
+        "Remove the last element in a list, prepend it to another list and return it",
+        rpoplpush,
+    )
+    .since("1.2.0"),
 ];
 
 /// Most elements one list may hold; pushes beyond it fail (long before
@@ -67,7 +194,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 pub const LIST_LEN_MAX: usize = u32::MAX as usize;
 
 const ERR_FULL: StoreError = StoreError::Fixed("ERR list is full");
-const ERR_MUST_BE_POSITIVE: StoreError = StoreError::OutOfRange("value is out of range, must be positive");
+const ERR_MUST_BE_POSITIVE: StoreError =
+    StoreError::OutOfRange("value is out of range, must be positive");
 
 // ---------------------------------------------------------------------------
 // Index rules (pure)
@@ -78,8 +206,16 @@ const ERR_MUST_BE_POSITIVE: StoreError = StoreError::OutOfRange("value is out of
 /// inclusive index range, or `None` when it is empty (LRANGE, LTRIM).
 fn normalize_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
     let len = i64::try_from(len).unwrap_or(i64::MAX);
-    let start = if start < 0 { start.saturating_add(len).max(0) } else { start };
-    let stop = if stop < 0 { stop.saturating_add(len) } else { stop };
+    let start = if start < 0 {
+        start.saturating_add(len).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        stop.saturating_add(len)
+    } else {
+        stop
+    };
     if start > stop || start >= len {
         return None;
     }
@@ -91,7 +227,11 @@ fn normalize_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> 
 /// The position of `index` (negative: from the tail), if within the list.
 fn resolve_index(index: i64, len: usize) -> Option<usize> {
     let len = i64::try_from(len).ok()?;
-    let i = if index < 0 { index.checked_add(len)? } else { index };
+    let i = if index < 0 {
+        index.checked_add(len)?
+    } else {
+        index
+    };
     (0..len).contains(&i).then_some(i as usize)
 }
 
@@ -140,7 +280,11 @@ struct PosOptions {
 fn positions(list: &ListValue, element: &[u8], options: PosOptions) -> Vec<usize> {
     debug_assert_ne!(options.rank, 0, "LPOS RANK 0 is refused by the parser");
     let len = list.len();
-    let maxlen = if options.maxlen == 0 { len } else { options.maxlen.min(len) };
+    let maxlen = if options.maxlen == 0 {
+        len
+    } else {
+        options.maxlen.min(len)
+    };
     let wanted = match options.count {
         None => 1,
         Some(0) => usize::MAX,
@@ -183,7 +327,12 @@ enum End {
     Tail,
 }
 
-fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool) -> StoreResult<Frame> {
+fn push_generic(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    end: End,
+    only_existing: bool,
+) -> StoreResult<Frame> {
     let key = &argv[1];
     let elements = &argv[2..];
     let list = if only_existing {
@@ -192,7 +341,10 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
             None => return Ok(reply::int(0)),
         }
     } else {
-        if ctx.list(key)?.is_some_and(|l| l.len().saturating_add(elements.len()) > LIST_LEN_MAX) {
+        if ctx
+            .list(key)?
+            .is_some_and(|l| l.len().saturating_add(elements.len()) > LIST_LEN_MAX)
+        {
             return Err(ERR_FULL);
         }
         ctx.list_or_create(key)?
@@ -229,7 +381,11 @@ fn rpushx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 
 fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> StoreResult<Frame> {
     if argv.len() > 3 {
-        return Err(StoreError::WrongArity(if end == End::Head { "lpop" } else { "rpop" }));
+        return Err(StoreError::WrongArity(if end == End::Head {
+            "lpop"
+        } else {
+            "rpop"
+        }));
     }
     let count = match argv.get(2) {
         None => None,
@@ -240,7 +396,13 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> StoreResult<Frame
     };
     let key = &argv[1];
     let len = match ctx.list(key)? {
-        None => return Ok(if count.is_some() { reply::null_array() } else { reply::null() }),
+        None => {
+            return Ok(if count.is_some() {
+                reply::null_array()
+            } else {
+                reply::null()
+            })
+        }
         Some(list) => list.len(),
     };
     if count == Some(0) || len == 0 {
@@ -303,7 +465,11 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 }
 
 fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
-    let mut options = PosOptions { rank: 1, count: None, maxlen: 0 };
+    let mut options = PosOptions {
+        rank: 1,
+        count: None,
+        maxlen: 0,
+    };
     let mut j = 3;
     while j < argv.len() {
         let opt = &argv[j];
@@ -357,7 +523,9 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let count = args::parse_i64(&argv[2])?;
     let element = &argv[3];
-    let present = ctx.list(&argv[1])?.is_some_and(|l| l.iter().any(|e| e[..] == element[..]));
+    let present = ctx
+        .list(&argv[1])?
+        .is_some_and(|l| l.iter().any(|e| e[..] == element[..]));
     if !present {
         return Ok(reply::int(0));
     }
@@ -425,14 +593,22 @@ fn parse_end(arg: &[u8]) -> StoreResult<End> {
     }
 }
 
-fn move_generic(ctx: &mut Ctx<'_>, source: &[u8], destination: &[u8], from: End, to: End) -> StoreResult<Frame> {
+fn move_generic(
+    ctx: &mut Ctx<'_>,
+    source: &[u8],
+    destination: &[u8],
+    from: End,
+    to: End,
+) -> StoreResult<Frame> {
     match ctx.list(source)? {
         None => return Ok(reply::null()),
         Some(list) if list.is_empty() => return Ok(reply::null()),
         Some(_) => {}
     }
     // The destination's type is checked before anything is popped.
-    let full = ctx.list(destination)?.is_some_and(|l| l.len() >= LIST_LEN_MAX);
+    let full = ctx
+        .list(destination)?
+        .is_some_and(|l| l.len() >= LIST_LEN_MAX);
     if full && source != destination {
         return Err(ERR_FULL);
     }
@@ -441,7 +617,9 @@ fn move_generic(ctx: &mut Ctx<'_>, source: &[u8], destination: &[u8], from: End,
         End::Head => list.pop_front(),
         End::Tail => list.pop_back(),
     }
-    .ok_or(StoreError::Fixed("ERR internal error: list emptied while locked"))?;
+    .ok_or(StoreError::Fixed(
+        "ERR internal error: list emptied while locked",
+    ))?;
     // An emptied source is only deleted after the command, so moving within
     // one key (rotation) finds the list still there.
     let target = ctx.list_or_create(destination)?;
@@ -475,8 +653,14 @@ pub(crate) fn parse_mpop<E>(
 ) -> StoreResult<(&[Bytes], E, usize)> {
     let numkeys_err = || StoreError::Fixed("ERR numkeys should be greater than 0");
     let numkeys = args::parse_i64(&argv[1]).map_err(|_| numkeys_err())?;
-    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or_else(numkeys_err)?;
-    let end_at = numkeys.checked_add(2).filter(|&i| i < argv.len()).ok_or(StoreError::Syntax)?;
+    let numkeys = usize::try_from(numkeys)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(numkeys_err)?;
+    let end_at = numkeys
+        .checked_add(2)
+        .filter(|&i| i < argv.len())
+        .ok_or(StoreError::Syntax)?;
     let end = parse_end(&argv[end_at])?;
     let mut count = None;
     let mut j = end_at + 1;
@@ -484,7 +668,12 @@ pub(crate) fn parse_mpop<E>(
         if count.is_none() && eq_ignore_case(&argv[j], "count") && j + 1 < argv.len() {
             let count_err = || StoreError::Fixed("ERR count should be greater than 0");
             let n = args::parse_i64(&argv[j + 1]).map_err(|_| count_err())?;
-            count = Some(usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(count_err)?);
+            count = Some(
+                usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(count_err)?,
+            );
             j += 2;
         } else {
             return Err(StoreError::Syntax);
@@ -506,7 +695,10 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             End::Head => list.drain(..take).collect(),
             End::Tail => (0..take).filter_map(|_| list.pop_back()).collect(),
         };
-        return Ok(reply::array(vec![reply::bulk(key.clone()), reply::bulk_array(popped)]));
+        return Ok(reply::array(vec![
+            reply::bulk(key.clone()),
+            reply::bulk_array(popped),
+        ]));
     }
     Ok(reply::null_array())
 }
@@ -517,7 +709,9 @@ mod tests {
     use crate::{Store, StoreConfig};
 
     fn argv(line: &str) -> Vec<Bytes> {
-        line.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        line.split(' ')
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     struct T {
@@ -526,13 +720,18 @@ mod tests {
 
     impl T {
         fn new() -> T {
-            T { store: Store::new(StoreConfig::default()) }
+            T {
+                store: Store::new(StoreConfig::default()),
+            }
         }
         fn run(&self, line: &str) -> Frame {
             self.store.execute(0, &argv(line)).expect("not blocked")
         }
         fn exists(&self, key: &str) -> bool {
-            self.store.snapshot_db(0).iter().any(|(k, _)| &k[..] == key.as_bytes())
+            self.store
+                .snapshot_db(0)
+                .iter()
+                .any(|(k, _)| &k[..] == key.as_bytes())
         }
     }
 
@@ -554,7 +753,10 @@ mod tests {
     const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
     fn list(items: &[&str]) -> ListValue {
-        items.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        items
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -583,7 +785,17 @@ mod tests {
         assert_eq!(remove_matches(&mut l, 0, b"x"), 2);
         assert_eq!(l, list(&["y"]));
         let l = list(&["a", "b", "c", "1", "2", "3", "c", "c"]);
-        let pos = |rank, count, maxlen| positions(&l, b"c", PosOptions { rank, count, maxlen });
+        let pos = |rank, count, maxlen| {
+            positions(
+                &l,
+                b"c",
+                PosOptions {
+                    rank,
+                    count,
+                    maxlen,
+                },
+            )
+        };
         assert_eq!(pos(1, None, 0), [2]);
         assert_eq!(pos(2, None, 0), [6]);
         assert_eq!(pos(1, Some(0), 0), [2, 6, 7]);
@@ -606,27 +818,56 @@ mod tests {
         assert_eq!(t.run("lpushx nokey a"), int(0));
         assert!(!t.exists("nokey"));
         assert_eq!(t.run("rpushx l f"), int(6));
-        assert_eq!(t.run("lpushx l"), err("ERR wrong number of arguments for 'lpushx' command"));
-        assert_eq!(t.run("lpush l"), err("ERR wrong number of arguments for 'lpush' command"));
-        assert_eq!(t.run("lrange l 0 -1"), strs(&["c", "b", "a", "d", "e", "f"]));
+        assert_eq!(
+            t.run("lpushx l"),
+            err("ERR wrong number of arguments for 'lpushx' command")
+        );
+        assert_eq!(
+            t.run("lpush l"),
+            err("ERR wrong number of arguments for 'lpush' command")
+        );
+        assert_eq!(
+            t.run("lrange l 0 -1"),
+            strs(&["c", "b", "a", "d", "e", "f"])
+        );
         assert_eq!(t.run("lpop l"), bulk("c"));
         assert_eq!(t.run("lpop l 2"), strs(&["b", "a"]));
         assert_eq!(t.run("rpop l 0"), strs(&[]));
-        assert_eq!(t.run("lpop l -1"), err("ERR value is out of range, must be positive"));
-        assert_eq!(t.run("lpop l x"), err("ERR value is out of range, must be positive"));
+        assert_eq!(
+            t.run("lpop l -1"),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(
+            t.run("lpop l x"),
+            err("ERR value is out of range, must be positive")
+        );
         assert_eq!(t.run("lpop nokey"), Frame::Null);
         assert_eq!(t.run("lpop nokey 2"), Frame::NullArray);
         assert_eq!(t.run("lpop nokey 0"), Frame::NullArray);
-        assert_eq!(t.run("lpop l 1 2"), err("ERR wrong number of arguments for 'lpop' command"));
+        assert_eq!(
+            t.run("lpop l 1 2"),
+            err("ERR wrong number of arguments for 'lpop' command")
+        );
         assert_eq!(t.run("llen l"), int(3));
         assert_eq!(t.run("rpop l 10"), strs(&["f", "e", "d"]));
         assert!(!t.exists("l"));
         assert_eq!(t.run("llen l"), int(0));
         assert_eq!(t.run("rpop l"), Frame::Null);
-        for cmd in ["lpush s a", "lpushx s a", "lpop s", "lpop s 0", "llen s", "lrange s 0 1", "lpos s a"] {
+        for cmd in [
+            "lpush s a",
+            "lpushx s a",
+            "lpop s",
+            "lpop s 0",
+            "llen s",
+            "lrange s 0 1",
+            "lpos s a",
+        ] {
             assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd}");
         }
-        assert_eq!(t.run("lpop s -1"), err("ERR value is out of range, must be positive"));
+        assert_eq!(
+            t.run("lpop s -1"),
+            err("ERR value is out of range, must be positive")
+        );
     }
 
     #[test]
@@ -637,7 +878,10 @@ mod tests {
         assert_eq!(t.run("lindex l -1"), bulk("a"));
         assert_eq!(t.run("lindex l 1"), bulk("b"));
         assert_eq!(t.run("lindex l 100"), Frame::Null);
-        assert_eq!(t.run("lindex l x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("lindex l x"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("lindex nokey x"), Frame::Null);
         assert_eq!(t.run("lindex s x"), err(WRONGTYPE));
         assert_eq!(t.run("lset l 0 z"), reply::ok());
@@ -647,11 +891,20 @@ mod tests {
         assert_eq!(t.run("lset l -8 z"), err("ERR index out of range"));
         assert_eq!(t.run("lset nokey x z"), err("ERR no such key"));
         assert_eq!(t.run("lset s x z"), err(WRONGTYPE));
-        assert_eq!(t.run("lset l x z"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("lset l x z"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("lrange l -2 100"), strs(&["c", "a"]));
         assert_eq!(t.run("lrange l 5 2"), strs(&[]));
-        assert_eq!(t.run("lrange l x 1"), err("ERR value is not an integer or out of range"));
-        assert_eq!(t.run("lrange s x 1"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("lrange l x 1"),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run("lrange s x 1"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("lrange nokey 0 -1"), strs(&[]));
     }
 
@@ -663,8 +916,14 @@ mod tests {
         assert_eq!(t.run("lrem l 0 a"), int(3));
         assert_eq!(t.run("lrem l -1 b"), int(1));
         assert_eq!(t.run("lrem l 1 nope"), int(0));
-        assert_eq!(t.run("lrem l x a"), err("ERR value is not an integer or out of range"));
-        assert_eq!(t.run("lrem s x a"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("lrem l x a"),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run("lrem s x a"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("lrem s 1 a"), err(WRONGTYPE));
         assert_eq!(t.run("lrem nokey 1 a"), int(0));
         assert_eq!(t.run("lrange l 0 -1"), strs(&["b", "c", "c"]));
@@ -678,7 +937,10 @@ mod tests {
         assert_eq!(t.run("linsert s before c Y"), err(WRONGTYPE));
         assert_eq!(t.run("ltrim l 1 -2"), reply::ok());
         assert_eq!(t.run("lrange l 0 -1"), strs(&["X", "c", "Y"]));
-        assert_eq!(t.run("ltrim l x 1"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("ltrim l x 1"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("ltrim nokey 0 1"), reply::ok());
         assert_eq!(t.run("ltrim s 0 1"), err(WRONGTYPE));
         assert_eq!(t.run("ltrim l 0 -1"), reply::ok());
@@ -705,11 +967,26 @@ mod tests {
             t.run("lpos l c rank 0"),
             err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
         );
-        assert_eq!(t.run("lpos l c count -1"), err("ERR COUNT can't be negative"));
-        assert_eq!(t.run("lpos l c maxlen -1"), err("ERR MAXLEN can't be negative"));
-        assert_eq!(t.run("lpos l c rank x"), err("ERR value is not an integer or out of range"));
-        assert_eq!(t.run("lpos l c count x"), err("ERR COUNT can't be negative"));
-        assert_eq!(t.run("lpos l c maxlen x"), err("ERR MAXLEN can't be negative"));
+        assert_eq!(
+            t.run("lpos l c count -1"),
+            err("ERR COUNT can't be negative")
+        );
+        assert_eq!(
+            t.run("lpos l c maxlen -1"),
+            err("ERR MAXLEN can't be negative")
+        );
+        assert_eq!(
+            t.run("lpos l c rank x"),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run("lpos l c count x"),
+            err("ERR COUNT can't be negative")
+        );
+        assert_eq!(
+            t.run("lpos l c maxlen x"),
+            err("ERR MAXLEN can't be negative")
+        );
         assert_eq!(t.run("lpos l c foo 1"), err("ERR syntax error"));
         assert_eq!(t.run("lpos l c rank"), err("ERR syntax error"));
     }
@@ -744,30 +1021,60 @@ mod tests {
         t.run("set s x");
         let popped = |key: &str, items: &[&str]| reply::array(vec![bulk(key), strs(items)]);
         assert_eq!(t.run("lmpop 2 nokey l1 left"), popped("l1", &["a"]));
-        assert_eq!(t.run("lmpop 2 l1 s right count 5"), popped("l1", &["c", "b"]));
+        assert_eq!(
+            t.run("lmpop 2 l1 s right count 5"),
+            popped("l1", &["c", "b"])
+        );
         assert!(!t.exists("l1"));
         assert_eq!(t.run("lmpop 1 nokey left"), Frame::NullArray);
-        assert_eq!(t.run("lmpop 0 l1 left"), err("ERR numkeys should be greater than 0"));
-        assert_eq!(t.run("lmpop x l1 left"), err("ERR numkeys should be greater than 0"));
+        assert_eq!(
+            t.run("lmpop 0 l1 left"),
+            err("ERR numkeys should be greater than 0")
+        );
+        assert_eq!(
+            t.run("lmpop x l1 left"),
+            err("ERR numkeys should be greater than 0")
+        );
         assert_eq!(t.run("lmpop 3 l1 left"), err("ERR syntax error"));
         assert_eq!(t.run("lmpop 1 l1 up"), err("ERR syntax error"));
-        assert_eq!(t.run("lmpop 1 l1 left count 0"), err("ERR count should be greater than 0"));
-        assert_eq!(t.run("lmpop 1 l1 left count x"), err("ERR count should be greater than 0"));
-        assert_eq!(t.run("lmpop 1 l1 left count 1 count 2"), err("ERR syntax error"));
+        assert_eq!(
+            t.run("lmpop 1 l1 left count 0"),
+            err("ERR count should be greater than 0")
+        );
+        assert_eq!(
+            t.run("lmpop 1 l1 left count x"),
+            err("ERR count should be greater than 0")
+        );
+        assert_eq!(
+            t.run("lmpop 1 l1 left count 1 count 2"),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run("lmpop 1 l1 left foo"), err("ERR syntax error"));
         assert_eq!(t.run("lmpop 2 s l1 left"), err(WRONGTYPE));
-        assert_eq!(t.run("lmpop 1 l1"), err("ERR wrong number of arguments for 'lmpop' command"));
+        assert_eq!(
+            t.run("lmpop 1 l1"),
+            err("ERR wrong number of arguments for 'lmpop' command")
+        );
     }
 
     #[test]
     fn table_entries_match_redis() {
         let spec = crate::lookup(b"LPUSH").unwrap();
-        assert_eq!((spec.arity, spec.first_key, spec.last_key, spec.step), (-3, 1, 1, 1));
+        assert_eq!(
+            (spec.arity, spec.first_key, spec.last_key, spec.step),
+            (-3, 1, 1, 1)
+        );
         assert_eq!(spec.flags.names(), ["write", "denyoom", "fast"]);
-        assert_eq!(crate::lookup(b"lrange").unwrap().flags.names(), ["readonly"]);
+        assert_eq!(
+            crate::lookup(b"lrange").unwrap().flags.names(),
+            ["readonly"]
+        );
         assert_eq!(crate::lookup(b"linsert").unwrap().arity, 5);
         assert_eq!(crate::lookup(b"lpos").unwrap().arity, -3);
         let lmove = crate::lookup(b"lmove").unwrap();
-        assert_eq!((lmove.arity, lmove.first_key, lmove.last_key, lmove.step), (5, 1, 2, 1));
+        assert_eq!(
+            (lmove.arity, lmove.first_key, lmove.last_key, lmove.step),
+            (5, 1, 2, 1)
+        );
     }
 }

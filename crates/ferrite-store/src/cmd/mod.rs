@@ -32,8 +32,8 @@ use crate::Frame;
 
 pub mod hash;
 pub mod keys;
-mod redis_meta;
 pub mod list;
+mod redis_meta;
 pub mod server;
 pub mod set;
 pub mod strings;
@@ -309,9 +309,16 @@ impl CommandSpec {
     /// Redis's own tips, key specifications and docs for this command, if
     /// Redis has the command (not for `WASM.*`).
     pub fn redis_meta(&self) -> Option<RedisMeta> {
-        let index = redis_meta::META.binary_search_by_key(&self.name, |row| row.0).ok()?;
+        let index = redis_meta::META
+            .binary_search_by_key(&self.name, |row| row.0)
+            .ok()?;
         let (_, tips, key_specs, docs) = redis_meta::META[index];
-        let parse = |bytes: &[u8]| ferrite_protocol::parse_frame(bytes).ok().flatten().map(|(frame, _)| frame);
+        let parse = |bytes: &[u8]| {
+            ferrite_protocol::parse_frame(bytes)
+                .ok()
+                .flatten()
+                .map(|(frame, _)| frame)
+        };
         Some(RedisMeta {
             tips: parse(tips)?,
             key_specs: parse(key_specs)?,
@@ -359,7 +366,10 @@ impl CommandSpec {
             let mut keys: Vec<&'a Bytes> = Vec::new();
             if self.first_key > 0 && self.step > 0 {
                 let mut i = self.first_key as usize;
-                while i <= self.last_key.max(self.first_key) as usize && i < self.numkeys_index && i < argv.len() {
+                while i <= self.last_key.max(self.first_key) as usize
+                    && i < self.numkeys_index
+                    && i < argv.len()
+                {
                     keys.push(&argv[i]);
                     i += self.step as usize;
                 }
@@ -454,11 +464,7 @@ impl CommandSpec {
             "scripting" => have.push("@scripting"),
             _ => {}
         }
-        ORDER
-            .iter()
-            .copied()
-            .filter(|c| have.contains(c))
-            .collect()
+        ORDER.iter().copied().filter(|c| have.contains(c)).collect()
     }
 }
 
@@ -535,7 +541,11 @@ pub fn resolve(argv: &[Bytes]) -> StoreResult<&'static CommandSpec> {
 /// Redis's `%.128s` of a C string: stops at NUL, at most 128 bytes; CR/LF
 /// become spaces (error replies are one line).
 fn c_string_prefix(bytes: &[u8], max: usize) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len()).min(max);
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(bytes.len())
+        .min(max);
     let text: Vec<u8> = bytes[..end]
         .iter()
         .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
@@ -566,7 +576,10 @@ mod tests {
     use super::*;
 
     fn argv(parts: &[&str]) -> Vec<Bytes> {
-        parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -577,22 +590,44 @@ mod tests {
             "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
         );
         let err = resolve(&argv(&["foo"])).unwrap_err();
-        assert_eq!(err.to_string(), "ERR unknown command 'foo', with args beginning with: ");
+        assert_eq!(
+            err.to_string(),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
     }
 
     #[test]
     fn arity_text() {
         let err = resolve(&argv(&["GET"])).unwrap_err();
-        assert_eq!(err.to_string(), "ERR wrong number of arguments for 'get' command");
+        assert_eq!(
+            err.to_string(),
+            "ERR wrong number of arguments for 'get' command"
+        );
     }
 
     #[test]
     fn keys_positions() {
-        let spec = CommandSpec::external(Layer::Server, "x", -2, CommandFlags::WRITE, (1, -1, 2), "string", "");
+        let spec = CommandSpec::external(
+            Layer::Server,
+            "x",
+            -2,
+            CommandFlags::WRITE,
+            (1, -1, 2),
+            "string",
+            "",
+        );
         let a = argv(&["mset", "k1", "v1", "k2", "v2"]);
         assert_eq!(spec.keys(&a), vec![&a[1], &a[3]]);
-        let spec = CommandSpec::external(Layer::Wasm, "y", -3, CommandFlags::WRITE, (0, 0, 0), "scripting", "")
-            .numkeys_at(2);
+        let spec = CommandSpec::external(
+            Layer::Wasm,
+            "y",
+            -3,
+            CommandFlags::WRITE,
+            (0, 0, 0),
+            "scripting",
+            "",
+        )
+        .numkeys_at(2);
         let a = argv(&["wasm.call", "f", "2", "a", "b", "arg"]);
         assert_eq!(spec.keys(&a), vec![&a[3], &a[4]]);
         let a = argv(&["wasm.call", "f", "9", "a"]);
@@ -606,21 +641,35 @@ mod tests {
 
     #[test]
     fn redis_meta_parses_and_agrees_with_the_table() {
-        assert!(redis_meta::META.windows(2).all(|w| w[0].0 < w[1].0), "sorted by name");
+        assert!(
+            redis_meta::META.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted by name"
+        );
         for (name, ..) in redis_meta::META {
             let spec = lookup(name.as_bytes()).or_else(|| {
                 let (parent, _) = name.split_once('|')?;
-                lookup(parent.as_bytes())?.subcommands.iter().find(|s| s.name == *name)
+                lookup(parent.as_bytes())?
+                    .subcommands
+                    .iter()
+                    .find(|s| s.name == *name)
             });
             let Some(spec) = spec else { continue };
-            let meta = spec.redis_meta().unwrap_or_else(|| panic!("{name}: meta does not parse"));
-            let Frame::Map(docs) = &meta.docs else { panic!("{name}: docs not a map") };
+            let meta = spec
+                .redis_meta()
+                .unwrap_or_else(|| panic!("{name}: meta does not parse"));
+            let Frame::Map(docs) = &meta.docs else {
+                panic!("{name}: docs not a map")
+            };
             if spec.layer == Layer::Store {
                 let summary = docs
                     .iter()
                     .find(|(k, _)| *k == Frame::Bulk(Bytes::from_static(b"summary")))
                     .map(|(_, v)| v.clone());
-                assert_eq!(summary, Some(Frame::Bulk(Bytes::from(spec.summary))), "{name}");
+                assert_eq!(
+                    summary,
+                    Some(Frame::Bulk(Bytes::from(spec.summary))),
+                    "{name}"
+                );
             }
         }
         let get = lookup(b"get").unwrap().redis_meta().unwrap();
@@ -631,7 +680,12 @@ mod tests {
     #[test]
     fn table_is_consistent() {
         for spec in commands() {
-            assert_eq!(spec.layer == Layer::Store, spec.handler.is_some(), "{}", spec.name);
+            assert_eq!(
+                spec.layer == Layer::Store,
+                spec.handler.is_some(),
+                "{}",
+                spec.name
+            );
             assert!(spec.arity != 0, "{}", spec.name);
             if spec.layer == Layer::Store {
                 assert!(

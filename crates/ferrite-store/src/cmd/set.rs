@@ -19,21 +19,143 @@ const DENYOOM: F = F::DENYOOM;
 
 /// The set family.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("sadd", -3, W.with(DENYOOM).with(FAST), (1, 1, 1), "set", "Add one or more members to a set", sadd),
-    CommandSpec::data("srem", -3, W.with(FAST), (1, 1, 1), "set", "Remove one or more members from a set", srem),
-    CommandSpec::data("smembers", 2, R, (1, 1, 1), "set", "Get all the members in a set", smembers),
-    CommandSpec::data("sismember", 3, R.with(FAST), (1, 1, 1), "set", "Determine if a given value is a member of a set", sismember),
-    CommandSpec::data("smismember", -3, R.with(FAST), (1, 1, 1), "set", "Returns the membership associated with the given elements for a set", smismember).since("6.2.0"),
-    CommandSpec::data("scard", 2, R.with(FAST), (1, 1, 1), "set", "Get the number of members in a set", scard),
-    CommandSpec::data("spop", -2, W.with(FAST), (1, 1, 1), "set", "Remove and return one or multiple random members from a set", spop),
-    CommandSpec::data("srandmember", -2, R, (1, 1, 1), "set", "Get one or multiple random members from a set", srandmember),
-    CommandSpec::data("sinter", -2, R, (1, -1, 1), "set", "Intersect multiple sets", sinter),
-    CommandSpec::data("sunion", -2, R, (1, -1, 1), "set", "Add multiple sets", sunion),
-    CommandSpec::data("sdiff", -2, R, (1, -1, 1), "set", "Subtract multiple sets", sdiff),
-    CommandSpec::data("sinterstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Intersect multiple sets and store the resulting set in a key", sinterstore),
-    CommandSpec::data("sunionstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Add multiple sets and store the resulting set in a key", sunionstore),
-    CommandSpec::data("sdiffstore", -3, W.with(DENYOOM), (1, -1, 1), "set", "Subtract multiple sets and store the resulting set in a key", sdiffstore),
-    CommandSpec::data("sscan", -3, R, (1, 1, 1), "set", "Incrementally iterate Set elements", sscan).since("2.8.0"),
+    CommandSpec::data(
+        "sadd",
+        -3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "set",
+        "Add one or more members to a set",
+        sadd,
+    ),
+    CommandSpec::data(
+        "srem",
+        -3,
+        W.with(FAST),
+        (1, 1, 1),
+        "set",
+        "Remove one or more members from a set",
+        srem,
+    ),
+    CommandSpec::data(
+        "smembers",
+        2,
+        R,
+        (1, 1, 1),
+        "set",
+        "Get all the members in a set",
+        smembers,
+    ),
+    CommandSpec::data(
+        "sismember",
+        3,
+        R.with(FAST),
+        (1, 1, 1),
+        "set",
+        "Determine if a given value is a member of a set",
+        sismember,
+    ),
+    CommandSpec::data(
+        "smismember",
+        -3,
+        R.with(FAST),
+        (1, 1, 1),
+        "set",
+        "Returns the membership associated with the given elements for a set",
+        smismember,
+    )
+    .since("6.2.0"),
+    CommandSpec::data(
+        "scard",
+        2,
+        R.with(FAST),
+        (1, 1, 1),
+        "set",
+        "Get the number of members in a set",
+        scard,
+    ),
+    CommandSpec::data(
+        "spop",
+        -2,
+        W.with(FAST),
+        (1, 1, 1),
+        "set",
+        "Remove and return one or multiple random members from a set",
+        spop,
+    ),
+    CommandSpec::data(
+        "srandmember",
+        -2,
+        R,
+        (1, 1, 1),
+        "set",
+        "Get one or multiple random members from a set",
+        srandmember,
+    ),
+    CommandSpec::data(
+        "sinter",
+        -2,
+        R,
+        (1, -1, 1),
+        "set",
+        "Intersect multiple sets",
+        sinter,
+    ),
+    CommandSpec::data(
+        "sunion",
+        -2,
+        R,
+        (1, -1, 1),
+        "set",
+        "Add multiple sets",
+        sunion,
+    ),
+    CommandSpec::data(
+        "sdiff",
+        -2,
+        R,
+        (1, -1, 1),
+        "set",
+        "Subtract multiple sets",
+        sdiff,
+    ),
+    CommandSpec::data(
+        "sinterstore",
+        -3,
+        W.with(DENYOOM),
+        (1, -1, 1),
+        "set",
+        "Intersect multiple sets and store the resulting set in a key",
+        sinterstore,
+    ),
+    CommandSpec::data(
+        "sunionstore",
+        -3,
+        W.with(DENYOOM),
+        (1, -1, 1),
+        "set",
+        "Add multiple sets and store the resulting set in a key",
+        sunionstore,
+    ),
+    CommandSpec::data(
+        "sdiffstore",
+        -3,
+        W.with(DENYOOM),
+        (1, -1, 1),
+        "set",
+        "Subtract multiple sets and store the resulting set in a key",
+        sdiffstore,
+    ),
+    CommandSpec::data(
+        "sscan",
+        -3,
+        R,
+        (1, 1, 1),
+        "set",
+        "Incrementally iterate Set elements",
+        sscan,
+    )
+    .since("2.8.0"),
 ];
 
 /// Whether Redis would keep this set as an intset (sorted integers).
@@ -93,7 +215,9 @@ fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 fn smembers(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let max = ctx.config().set_small_int_entries_max;
     Ok(reply::bulk_set(
-        ctx.set(&argv[1])?.map(|s| ordered_members(s, max)).unwrap_or_default(),
+        ctx.set(&argv[1])?
+            .map(|s| ordered_members(s, max))
+            .unwrap_or_default(),
     ))
 }
 
@@ -132,14 +256,20 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             return Ok(reply::null());
         }
         let i = rand::rng().random_range(0..set.len());
-        return Ok(set.swap_remove_index(i).map_or_else(reply::null, reply::bulk));
+        return Ok(set
+            .swap_remove_index(i)
+            .map_or_else(reply::null, reply::bulk));
     }
     if argv.len() > 3 {
         return Err(StoreError::Syntax);
     }
     let count = match parse_i64(&argv[2]) {
         Ok(n) if n >= 0 => n,
-        _ => return Err(StoreError::OutOfRange("value is out of range, must be positive")),
+        _ => {
+            return Err(StoreError::OutOfRange(
+                "value is out of range, must be positive",
+            ))
+        }
     };
     let Some(set) = ctx.set(&argv[1])? else {
         return Ok(reply::set(Vec::new()));
@@ -179,7 +309,9 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             return Ok(reply::null());
         }
         let i = rand::rng().random_range(0..set.len());
-        return Ok(set.get_index(i).map_or_else(reply::null, |m| reply::bulk(m.clone())));
+        return Ok(set
+            .get_index(i)
+            .map_or_else(reply::null, |m| reply::bulk(m.clone())));
     }
     if argv.len() > 3 {
         return Err(StoreError::Syntax);
@@ -228,7 +360,9 @@ fn compute(ctx: &mut Ctx<'_>, keys: &[Bytes], op: Op) -> StoreResult<SetValue> {
             }
             let mut sets: Vec<SetValue> = sets.into_iter().flatten().collect();
             sets.sort_by_key(|s| s.len());
-            let (first, rest) = sets.split_first().map_or((None, &[][..]), |(f, r)| (Some(f), r));
+            let (first, rest) = sets
+                .split_first()
+                .map_or((None, &[][..]), |(f, r)| (Some(f), r));
             first
                 .into_iter()
                 .flat_map(|f| f.iter())

@@ -3,10 +3,10 @@
 use bytes::Bytes;
 
 use crate::args::{eq_ignore_case, parse_i64};
-use crate::ldouble::LongDouble;
 use crate::cmd::{CommandFlags as F, CommandSpec};
 use crate::ctx::Ctx;
 use crate::error::{StoreError, StoreResult};
+use crate::ldouble::LongDouble;
 use crate::value::{StrValue, Value};
 use crate::{reply, Frame};
 
@@ -17,25 +17,188 @@ const FAST: F = F::FAST;
 
 /// The string family.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::data("get", 2, R.with(FAST), (1, 1, 1), "string", "Get the value of a key", get),
-    CommandSpec::data("set", -3, W.with(DENYOOM), (1, 1, 1), "string", "Set the string value of a key", set),
-    CommandSpec::data("setnx", 3, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Set the value of a key, only if the key does not exist", setnx),
-    CommandSpec::data("setex", 4, W.with(DENYOOM), (1, 1, 1), "string", "Set the value and expiration of a key", setex).since("2.0.0"),
-    CommandSpec::data("psetex", 4, W.with(DENYOOM), (1, 1, 1), "string", "Set the value and expiration in milliseconds of a key", psetex).since("2.6.0"),
-    CommandSpec::data("mget", -2, R.with(FAST), (1, -1, 1), "string", "Get the values of all the given keys", mget),
-    CommandSpec::data("mset", -3, W.with(DENYOOM), (1, -1, 2), "string", "Set multiple keys to multiple values", mset).since("1.0.1"),
-    CommandSpec::data("msetnx", -3, W.with(DENYOOM), (1, -1, 2), "string", "Set multiple keys to multiple values, only if none of the keys exist", msetnx).since("1.0.1"),
-    CommandSpec::data("incr", 2, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Increment the integer value of a key by one", incr),
-    CommandSpec::data("decr", 2, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Decrement the integer value of a key by one", decr),
-    CommandSpec::data("incrby", 3, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Increment the integer value of a key by the given amount", incrby),
-    CommandSpec::data("decrby", 3, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Decrement the integer value of a key by the given number", decrby),
-    CommandSpec::data("incrbyfloat", 3, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Increment the float value of a key by the given amount", incrbyfloat).since("2.6.0"),
-    CommandSpec::data("append", 3, W.with(DENYOOM).with(FAST), (1, 1, 1), "string", "Append a value to a key", append).since("2.0.0"),
-    CommandSpec::data("strlen", 2, R.with(FAST), (1, 1, 1), "string", "Get the length of the value stored in a key", strlen).since("2.2.0"),
-    CommandSpec::data("getrange", 4, R, (1, 1, 1), "string", "Get a substring of the string stored at a key", getrange).since("2.4.0"),
-    CommandSpec::data("setrange", 4, W.with(DENYOOM), (1, 1, 1), "string", "Overwrite part of a string at key starting at the specified offset", setrange).since("2.2.0"),
-    CommandSpec::data("getdel", 2, W.with(FAST), (1, 1, 1), "string", "Get the value of a key and delete the key", getdel).since("6.2.0"),
-    CommandSpec::data("getex", -2, W.with(FAST), (1, 1, 1), "string", "Get the value of a key and optionally set its expiration", getex).since("6.2.0"),
+    CommandSpec::data(
+        "get",
+        2,
+        R.with(FAST),
+        (1, 1, 1),
+        "string",
+        "Get the value of a key",
+        get,
+    ),
+    CommandSpec::data(
+        "set",
+        -3,
+        W.with(DENYOOM),
+        (1, 1, 1),
+        "string",
+        "Set the string value of a key",
+        set,
+    ),
+    CommandSpec::data(
+        "setnx",
+        3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Set the value of a key, only if the key does not exist",
+        setnx,
+    ),
+    CommandSpec::data(
+        "setex",
+        4,
+        W.with(DENYOOM),
+        (1, 1, 1),
+        "string",
+        "Set the value and expiration of a key",
+        setex,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "psetex",
+        4,
+        W.with(DENYOOM),
+        (1, 1, 1),
+        "string",
+        "Set the value and expiration in milliseconds of a key",
+        psetex,
+    )
+    .since("2.6.0"),
+    CommandSpec::data(
+        "mget",
+        -2,
+        R.with(FAST),
+        (1, -1, 1),
+        "string",
+        "Get the values of all the given keys",
+        mget,
+    ),
+    CommandSpec::data(
+        "mset",
+        -3,
+        W.with(DENYOOM),
+        (1, -1, 2),
+        "string",
+        "Set multiple keys to multiple values",
+        mset,
+    )
+    .since("1.0.1"),
+    CommandSpec::data(
+        "msetnx",
+        -3,
+        W.with(DENYOOM),
+        (1, -1, 2),
+        "string",
+        "Set multiple keys to multiple values, only if none of the keys exist",
+        msetnx,
+    )
+    .since("1.0.1"),
+    CommandSpec::data(
+        "incr",
+        2,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Increment the integer value of a key by one",
+        incr,
+    ),
+    CommandSpec::data(
+        "decr",
+        2,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Decrement the integer value of a key by one",
+        decr,
+    ),
+    CommandSpec::data(
+        "incrby",
+        3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Increment the integer value of a key by the given amount",
+        incrby,
+    ),
+    CommandSpec::data(
+        "decrby",
+        3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Decrement the integer value of a key by the given number",
+        decrby,
+    ),
+    CommandSpec::data(
+        "incrbyfloat",
+        3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Increment the float value of a key by the given amount",
+        incrbyfloat,
+    )
+    .since("2.6.0"),
+    CommandSpec::data(
+        "append",
+        3,
+        W.with(DENYOOM).with(FAST),
+        (1, 1, 1),
+        "string",
+        "Append a value to a key",
+        append,
+    )
+    .since("2.0.0"),
+    CommandSpec::data(
+        "strlen",
+        2,
+        R.with(FAST),
+        (1, 1, 1),
+        "string",
+        "Get the length of the value stored in a key",
+        strlen,
+    )
+    .since("2.2.0"),
+    CommandSpec::data(
+        "getrange",
+        4,
+        R,
+        (1, 1, 1),
+        "string",
+        "Get a substring of the string stored at a key",
+        getrange,
+    )
+    .since("2.4.0"),
+    CommandSpec::data(
+        "setrange",
+        4,
+        W.with(DENYOOM),
+        (1, 1, 1),
+        "string",
+        "Overwrite part of a string at key starting at the specified offset",
+        setrange,
+    )
+    .since("2.2.0"),
+    CommandSpec::data(
+        "getdel",
+        2,
+        W.with(FAST),
+        (1, 1, 1),
+        "string",
+        "Get the value of a key and delete the key",
+        getdel,
+    )
+    .since("6.2.0"),
+    CommandSpec::data(
+        "getex",
+        -2,
+        W.with(FAST),
+        (1, 1, 1),
+        "string",
+        "Get the value of a key and optionally set its expiration",
+        getex,
+    )
+    .since("6.2.0"),
 ];
 
 /// GET key
@@ -343,7 +506,8 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let key = &argv[1];
     let value = &argv[3];
     let offset = parse_i64(&argv[2])?;
-    let offset = usize::try_from(offset).map_err(|_| StoreError::OutOfRange("offset is out of range"))?;
+    let offset =
+        usize::try_from(offset).map_err(|_| StoreError::OutOfRange("offset is out of range"))?;
     let current = match ctx.string(key)? {
         None => {
             if value.is_empty() {

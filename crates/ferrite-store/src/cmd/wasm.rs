@@ -12,22 +12,72 @@ use bytes::Bytes;
 use crate::cmd::{CommandFlags as F, CommandSpec, Layer};
 
 const fn wasm(name: &'static str, arity: i32, flags: F, summary: &'static str) -> CommandSpec {
-    CommandSpec::external(Layer::Wasm, name, arity, flags.with(F::NOSCRIPT).with(F::NO_MULTI), (0, 0, 0), "scripting", summary)
-        .since("7.0.0")
+    CommandSpec::external(
+        Layer::Wasm,
+        name,
+        arity,
+        flags.with(F::NOSCRIPT).with(F::NO_MULTI),
+        (0, 0, 0),
+        "scripting",
+        summary,
+    )
+    .since("7.0.0")
 }
 
 /// This family's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    wasm("wasm.load", -3, F::DENYOOM, "Load a WebAssembly module from bytes or from the module directory"),
-    wasm("wasm.loadb", -3, F::DENYOOM, "Load a WebAssembly module from bytes"),
-    wasm("wasm.call", -2, F::WRITE.with(F::DENYOOM), "Call a WebAssembly function").keys_by_keyword(),
-    wasm("wasm.callread", -2, F::READONLY, "Call a WebAssembly function read-only").keys_by_keyword(),
+    wasm(
+        "wasm.load",
+        -3,
+        F::DENYOOM,
+        "Load a WebAssembly module from bytes or from the module directory",
+    ),
+    wasm(
+        "wasm.loadb",
+        -3,
+        F::DENYOOM,
+        "Load a WebAssembly module from bytes",
+    ),
+    wasm(
+        "wasm.call",
+        -2,
+        F::WRITE.with(F::DENYOOM),
+        "Call a WebAssembly function",
+    )
+    .keys_by_keyword(),
+    wasm(
+        "wasm.callread",
+        -2,
+        F::READONLY,
+        "Call a WebAssembly function read-only",
+    )
+    .keys_by_keyword(),
     wasm("wasm.unload", 2, F::NONE, "Unload a WebAssembly function"),
     wasm("wasm.list", 1, F::NONE, "List loaded WebAssembly functions"),
-    wasm("wasm.info", 2, F::NONE, "Show a WebAssembly function's details"),
-    wasm("wasm.stats", -1, F::NONE, "Show WebAssembly function statistics"),
-    wasm("wasm.update", -2, F::NONE, "Change a WebAssembly function's permissions and limits"),
-    wasm("wasm.reload", 2, F::NONE, "Reload a WebAssembly function from its file"),
+    wasm(
+        "wasm.info",
+        2,
+        F::NONE,
+        "Show a WebAssembly function's details",
+    ),
+    wasm(
+        "wasm.stats",
+        -1,
+        F::NONE,
+        "Show WebAssembly function statistics",
+    ),
+    wasm(
+        "wasm.update",
+        -2,
+        F::NONE,
+        "Change a WebAssembly function's permissions and limits",
+    ),
+    wasm(
+        "wasm.reload",
+        2,
+        F::NONE,
+        "Reload a WebAssembly function from its file",
+    ),
 ];
 
 /// The declared keys and the arguments of `WASM.CALL name …` (`argv[0]` is
@@ -54,7 +104,10 @@ mod tests {
     use super::*;
 
     fn argv(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
     }
 
     #[test]

@@ -20,8 +20,8 @@ use crate::ctx::Ctx;
 use crate::error::{StoreError, StoreResult};
 use crate::glob;
 use crate::reply;
-use crate::value::Value;
 use crate::value::zset::{LexBound, LexRange, RankSpan, ScoreRange, ZSet, ZSET_LEN_MAX};
+use crate::value::Value;
 use crate::Frame;
 
 const GROUP: &str = "sorted-set";
@@ -98,10 +98,12 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const ERR_NOT_FLOAT_RANGE: StoreError = StoreError::Fixed("ERR min or max is not a float");
-const ERR_NOT_LEX_RANGE: StoreError = StoreError::Fixed("ERR min or max not valid string range item");
+const ERR_NOT_LEX_RANGE: StoreError =
+    StoreError::Fixed("ERR min or max not valid string range item");
 const ERR_NAN_SCORE: StoreError = StoreError::Fixed("ERR resulting score is not a number (NaN)");
 const ERR_FULL: StoreError = StoreError::Fixed("ERR sorted set is full");
-const ERR_MUST_BE_POSITIVE: StoreError = StoreError::OutOfRange("value is out of range, must be positive");
+const ERR_MUST_BE_POSITIVE: StoreError =
+    StoreError::OutOfRange("value is out of range, must be positive");
 
 // ---------------------------------------------------------------------------
 // Argument parsing
@@ -111,7 +113,10 @@ const ERR_MUST_BE_POSITIVE: StoreError = StoreError::OutOfRange("value is out of
 /// also refuses values that overflow or underflow (`1e400`, `1e-400`).
 fn parse_score(arg: &[u8]) -> StoreResult<f64> {
     let value = args::parse_f64(arg)?;
-    let text = arg.strip_prefix(b"-").or_else(|| arg.strip_prefix(b"+")).unwrap_or(arg);
+    let text = arg
+        .strip_prefix(b"-")
+        .or_else(|| arg.strip_prefix(b"+"))
+        .unwrap_or(arg);
     let spelled_inf = text.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'i'));
     if value.is_infinite() && !spelled_inf {
         return Err(StoreError::NotFloat); // ERANGE overflow
@@ -126,7 +131,10 @@ fn parse_score(arg: &[u8]) -> StoreResult<f64> {
 /// (then a zero result is exact, not an underflow). The exponent is not
 /// part of the mantissa: `0e5` is an exact zero.
 fn mantissa_is_zero(text: &[u8]) -> bool {
-    let (digits, exponent_marks): (&[u8], &[u8]) = match text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) {
+    let (digits, exponent_marks): (&[u8], &[u8]) = match text
+        .strip_prefix(b"0x")
+        .or_else(|| text.strip_prefix(b"0X"))
+    {
         Some(hex) => (hex, b"pP"),
         None => (text, b"eE"),
     };
@@ -149,7 +157,9 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
     if text.is_empty() {
         return Some((0.0, exclusive));
     }
-    let start = text.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
+    let start = text
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
     let value = args::parse_float(&text[start..])?;
     Some((value, exclusive))
 }
@@ -214,7 +224,11 @@ enum AddOutcome {
 /// (Redis `zsetAdd`). Errors: NaN from INCR.
 fn decide(current: Option<f64>, score: f64, flags: AddFlags) -> StoreResult<AddOutcome> {
     let Some(current) = current else {
-        return Ok(if flags.xx { AddOutcome::Skipped } else { AddOutcome::Added(score) });
+        return Ok(if flags.xx {
+            AddOutcome::Skipped
+        } else {
+            AddOutcome::Added(score)
+        });
     };
     if flags.nx {
         return Ok(AddOutcome::Skipped);
@@ -226,14 +240,20 @@ fn decide(current: Option<f64>, score: f64, flags: AddFlags) -> StoreResult<AddO
     if (flags.gt && new <= current) || (flags.lt && new >= current) {
         return Ok(AddOutcome::Skipped);
     }
-    Ok(if new == current { AddOutcome::Unchanged(new) } else { AddOutcome::Updated(new) })
+    Ok(if new == current {
+        AddOutcome::Unchanged(new)
+    } else {
+        AddOutcome::Updated(new)
+    })
 }
 
 /// The ZADD reply for the outcomes of its elements.
 fn zadd_reply(outcomes: &[AddOutcome], flags: AddFlags) -> Frame {
     if flags.incr {
         return match outcomes.last() {
-            Some(AddOutcome::Added(s) | AddOutcome::Updated(s) | AddOutcome::Unchanged(s)) => reply::double(*s),
+            Some(AddOutcome::Added(s) | AddOutcome::Updated(s) | AddOutcome::Unchanged(s)) => {
+                reply::double(*s)
+            }
             _ => reply::null(),
         };
     }
@@ -248,19 +268,30 @@ fn zadd_reply(outcomes: &[AddOutcome], flags: AddFlags) -> Frame {
     reply::count(counted)
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], flags: AddFlags, pairs: &[Bytes]) -> StoreResult<Frame> {
+fn zadd_generic(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    flags: AddFlags,
+    pairs: &[Bytes],
+) -> StoreResult<Frame> {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(StoreError::Syntax);
     }
     let count = pairs.len() / 2;
     if flags.nx && flags.xx {
-        return Err(StoreError::Fixed("ERR XX and NX options at the same time are not compatible"));
+        return Err(StoreError::Fixed(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
     }
     if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
-        return Err(StoreError::Fixed("ERR GT, LT, and/or NX options at the same time are not compatible"));
+        return Err(StoreError::Fixed(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
     }
     if flags.incr && count > 1 {
-        return Err(StoreError::Fixed("ERR INCR option supports a single increment-element pair"));
+        return Err(StoreError::Fixed(
+            "ERR INCR option supports a single increment-element pair",
+        ));
     }
     let mut elements = Vec::with_capacity(count);
     for pair in pairs.chunks_exact(2) {
@@ -275,7 +306,10 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], flags: AddFlags, pairs: &[Bytes])
     for &(score, member) in &elements {
         outcomes.push(decide(current.and_then(|z| z.score(member)), score, flags)?);
     }
-    if !outcomes.iter().any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_))) {
+    if !outcomes
+        .iter()
+        .any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_)))
+    {
         return Ok(zadd_reply(&outcomes, flags));
     }
     let zset = ctx.zset_or_create(key)?;
@@ -325,7 +359,10 @@ fn zadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 }
 
 fn zincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
-    let flags = AddFlags { incr: true, ..AddFlags::default() };
+    let flags = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
     zadd_generic(ctx, &argv[1], flags, &argv[2..])
 }
 
@@ -361,7 +398,10 @@ fn zmscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let zset = ctx.zset(&argv[1])?;
     let scores = argv[2..]
         .iter()
-        .map(|m| zset.and_then(|z| z.score(m)).map_or_else(reply::null, reply::double))
+        .map(|m| {
+            zset.and_then(|z| z.score(m))
+                .map_or_else(reply::null, reply::double)
+        })
         .collect();
     Ok(reply::array(scores))
 }
@@ -417,7 +457,12 @@ struct RangeRequest {
 /// [options]`. `kind`/`reverse` are fixed by the legacy commands (`None`:
 /// ZRANGE, chosen by BYSCORE/BYLEX/REV); `store` (ZRANGESTORE) refuses
 /// WITHSCORES.
-fn parse_range(args: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>, store: bool) -> StoreResult<RangeRequest> {
+fn parse_range(
+    args: &[Bytes],
+    kind: Option<RangeKind>,
+    reverse: Option<bool>,
+    store: bool,
+) -> StoreResult<RangeRequest> {
     // Indexes below follow `argv` of ZRANGE: 1 = key, 2 = min, 3 = max.
     debug_assert!(args.len() >= 3);
     let argv = |i: usize| &args[i - 1];
@@ -458,16 +503,30 @@ fn parse_range(args: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>, s
         ));
     }
     if with_scores && kind == RangeKind::Lex {
-        return Err(StoreError::Fixed("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
+        return Err(StoreError::Fixed(
+            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
     }
     // Reverse score and lex ranges are given as `max min`.
-    let (min, max) = if reverse && kind != RangeKind::Rank { (argv(3), argv(2)) } else { (argv(2), argv(3)) };
+    let (min, max) = if reverse && kind != RangeKind::Rank {
+        (argv(3), argv(2))
+    } else {
+        (argv(2), argv(3))
+    };
     let query = match kind {
-        RangeKind::Rank => RangeQuery::Rank { start: args::parse_i64(min)?, stop: args::parse_i64(max)? },
+        RangeKind::Rank => RangeQuery::Rank {
+            start: args::parse_i64(min)?,
+            stop: args::parse_i64(max)?,
+        },
         RangeKind::Score => RangeQuery::Score(parse_score_range(min, max)?),
         RangeKind::Lex => RangeQuery::Lex(parse_lex_range(min, max)?),
     };
-    Ok(RangeRequest { query, reverse, with_scores, limit })
+    Ok(RangeRequest {
+        query,
+        reverse,
+        with_scores,
+        limit,
+    })
 }
 
 /// The span of `zset` a range request selects.
@@ -478,13 +537,26 @@ fn select_span(zset: &ZSet, request: &RangeRequest) -> RankSpan {
     };
     match (&request.query, window) {
         (RangeQuery::Rank { start, stop }, _) => zset.span_by_rank(*start, *stop, request.reverse),
-        (_, None) => RankSpan { start: 0, count: 0, reverse: false },
-        (RangeQuery::Score(range), Some((offset, count))) => zset.span_by_score(range, request.reverse, offset, count),
-        (RangeQuery::Lex(range), Some((offset, count))) => zset.span_by_lex(range, request.reverse, offset, count),
+        (_, None) => RankSpan {
+            start: 0,
+            count: 0,
+            reverse: false,
+        },
+        (RangeQuery::Score(range), Some((offset, count))) => {
+            zset.span_by_score(range, request.reverse, offset, count)
+        }
+        (RangeQuery::Lex(range), Some((offset, count))) => {
+            zset.span_by_lex(range, request.reverse, offset, count)
+        }
     }
 }
 
-fn range_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], kind: Option<RangeKind>, reverse: Option<bool>) -> StoreResult<Frame> {
+fn range_generic(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    kind: Option<RangeKind>,
+    reverse: Option<bool>,
+) -> StoreResult<Frame> {
     let request = parse_range(&argv[1..], kind, reverse, false)?;
     let resp3 = ctx.resp3();
     let Some(zset) = ctx.zset(&argv[1])? else {
@@ -493,7 +565,9 @@ fn range_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], kind: Option<RangeKind>, rev
     let span = select_span(zset, &request);
     let items = zset.iter_span(span);
     if !request.with_scores {
-        return Ok(reply::array(items.map(|(m, _)| reply::bulk(m.clone())).collect()));
+        return Ok(reply::array(
+            items.map(|(m, _)| reply::bulk(m.clone())).collect(),
+        ));
     }
     Ok(scored(resp3, items))
 }
@@ -571,12 +645,18 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 
 fn zcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let range = parse_score_range(&argv[2], &argv[3])?;
-    Ok(reply::count(ctx.zset(&argv[1])?.map_or(0, |z| z.count_in_score_range(&range))))
+    Ok(reply::count(
+        ctx.zset(&argv[1])?
+            .map_or(0, |z| z.count_in_score_range(&range)),
+    ))
 }
 
 fn zlexcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let range = parse_lex_range(&argv[2], &argv[3])?;
-    Ok(reply::count(ctx.zset(&argv[1])?.map_or(0, |z| z.count_in_lex_range(&range))))
+    Ok(reply::count(
+        ctx.zset(&argv[1])?
+            .map_or(0, |z| z.count_in_lex_range(&range)),
+    ))
 }
 
 fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], query: &RangeQuery) -> StoreResult<Frame> {
@@ -666,7 +746,10 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             .into_iter()
             .map(|(m, s)| reply::array(vec![reply::bulk(m), reply::double(s)]))
             .collect();
-        return Ok(reply::array(vec![reply::bulk(key.clone()), reply::array(pairs)]));
+        return Ok(reply::array(vec![
+            reply::bulk(key.clone()),
+            reply::array(pairs),
+        ]));
     }
     Ok(reply::null_array())
 }
@@ -691,7 +774,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             return Ok(reply::null());
         };
         let position = rand::random_range(0..zset.len());
-        return Ok(zset.get_position(position).map_or_else(reply::null, |(m, _)| reply::bulk(m.clone())));
+        return Ok(zset
+            .get_position(position)
+            .map_or_else(reply::null, |(m, _)| reply::bulk(m.clone())));
     };
     let count = args::parse_i64(count_arg)?;
     if count == i64::MIN {
@@ -726,7 +811,12 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             .collect()
     };
     if !with_scores {
-        return Ok(reply::array(picked.into_iter().map(|(m, _)| reply::bulk(m.clone())).collect()));
+        return Ok(reply::array(
+            picked
+                .into_iter()
+                .map(|(m, _)| reply::bulk(m.clone()))
+                .collect(),
+        ));
     }
     Ok(scored(resp3, picked.into_iter()))
 }
@@ -782,10 +872,17 @@ struct OpSource {
 
 /// Reads `numkeys` and the source keys (`argv[numkeys_at]…`) as Redis does:
 /// the count first, then every key's type, before any option.
-fn read_sources(ctx: &mut Ctx<'_>, argv: &[Bytes], numkeys_at: usize, name: &'static str) -> StoreResult<Vec<OpSource>> {
+fn read_sources(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    numkeys_at: usize,
+    name: &'static str,
+) -> StoreResult<Vec<OpSource>> {
     let numkeys = args::parse_i64(&argv[numkeys_at])?;
     if numkeys < 1 {
-        return Err(StoreError::Message(format!("ERR at least 1 input key is needed for '{name}' command")));
+        return Err(StoreError::Message(format!(
+            "ERR at least 1 input key is needed for '{name}' command"
+        )));
     }
     let available = argv.len() - numkeys_at - 1;
     let count = usize::try_from(numkeys).unwrap_or(usize::MAX);
@@ -800,7 +897,11 @@ fn read_sources(ctx: &mut Ctx<'_>, argv: &[Bytes], numkeys_at: usize, name: &'st
             Some(Value::Set(set)) => set.iter().map(|m| (m.clone(), 1.0)).collect(),
             Some(_) => return Err(StoreError::WrongType),
         };
-        sources.push(OpSource { items, index: hashbrown::HashMap::new(), weight: 1.0 });
+        sources.push(OpSource {
+            items,
+            index: hashbrown::HashMap::new(),
+            weight: 1.0,
+        });
     }
     Ok(sources)
 }
@@ -820,7 +921,8 @@ fn parse_op_options(
         let arg = &options[j];
         if op != SetOp::Diff && remaining > sources.len() && eq_ignore_case(arg, "weights") {
             for (source, weight) in sources.iter_mut().zip(&options[j + 1..]) {
-                source.weight = parse_score(weight).map_err(|_| StoreError::Fixed("ERR weight value is not a float"))?;
+                source.weight = parse_score(weight)
+                    .map_err(|_| StoreError::Fixed("ERR weight value is not a float"))?;
             }
             j += 1 + sources.len();
         } else if op != SetOp::Diff && remaining >= 2 && eq_ignore_case(arg, "aggregate") {
@@ -859,7 +961,8 @@ fn compute(mut sources: Vec<OpSource>, op: SetOp, how: Aggregate) -> ZSet {
     }
     match op {
         SetOp::Union => {
-            let mut acc: indexmap::IndexMap<Bytes, f64, crate::value::BuildHasher> = indexmap::IndexMap::default();
+            let mut acc: indexmap::IndexMap<Bytes, f64, crate::value::BuildHasher> =
+                indexmap::IndexMap::default();
             for source in &sources {
                 for (member, score) in &source.items {
                     let mut value = source.weight * score;
@@ -910,7 +1013,13 @@ fn compute(mut sources: Vec<OpSource>, op: SetOp, how: Aggregate) -> ZSet {
     result
 }
 
-fn set_op_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp, store: bool, name: &'static str) -> StoreResult<Frame> {
+fn set_op_generic(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    op: SetOp,
+    store: bool,
+    name: &'static str,
+) -> StoreResult<Frame> {
     let numkeys_at = if store { 2 } else { 1 };
     let mut sources = read_sources(ctx, argv, numkeys_at, name)?;
     let options = &argv[numkeys_at + 1 + sources.len()..];
@@ -930,7 +1039,9 @@ fn set_op_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp, store: bool, nam
         return Ok(reply::count(stored));
     }
     if !with_scores {
-        return Ok(reply::array(result.iter().map(|(m, _)| reply::bulk(m.clone())).collect()));
+        return Ok(reply::array(
+            result.iter().map(|(m, _)| reply::bulk(m.clone())).collect(),
+        ));
     }
     Ok(scored(ctx.resp3(), result.iter()))
 }
@@ -1046,7 +1157,9 @@ mod tests {
     use crate::{Store, StoreConfig};
 
     fn argv(line: &str) -> Vec<Bytes> {
-        line.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        line.split(' ')
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     struct T {
@@ -1055,20 +1168,30 @@ mod tests {
 
     impl T {
         fn new() -> T {
-            T { store: Store::new(StoreConfig::default()) }
+            T {
+                store: Store::new(StoreConfig::default()),
+            }
         }
         fn run(&self, line: &str) -> Frame {
             self.store.execute(0, &argv(line)).expect("not blocked")
         }
         fn run3(&self, line: &str) -> Frame {
-            self.store.execute_with(0, &argv(line), ferrite_protocol::Protocol::Resp3).expect("not blocked")
+            self.store
+                .execute_with(0, &argv(line), ferrite_protocol::Protocol::Resp3)
+                .expect("not blocked")
         }
         /// Whether `key` exists in db 0 (without going through another family's command).
         fn exists(&self, key: &str) -> bool {
-            self.store.snapshot_db(0).iter().any(|(k, _)| &k[..] == key.as_bytes())
+            self.store
+                .snapshot_db(0)
+                .iter()
+                .any(|(k, _)| &k[..] == key.as_bytes())
         }
         fn args(&self, parts: &[&str]) -> Frame {
-            let a: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+            let a: Vec<Bytes> = parts
+                .iter()
+                .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+                .collect();
             self.store.execute(0, &a).expect("not blocked")
         }
     }
@@ -1095,7 +1218,10 @@ mod tests {
         arr(items.iter().flat_map(|(m, s)| [bulk(m), dbl(*s)]).collect())
     }
     fn scored3(items: &[(&str, f64)]) -> Frame {
-        arr(items.iter().map(|(m, s)| arr(vec![bulk(m), dbl(*s)])).collect())
+        arr(items
+            .iter()
+            .map(|(m, s)| arr(vec![bulk(m), dbl(*s)]))
+            .collect())
     }
     const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -1133,40 +1259,68 @@ mod tests {
         assert_eq!(t.run("zadd z incr gt 0 a"), Frame::Null);
         assert_eq!(t.run("zadd z incr 0 a"), dbl(3.5));
         assert_eq!(t.run("zadd z incr inf a"), dbl(f64::INFINITY));
-        assert_eq!(t.run("zadd z incr -inf a"), err("ERR resulting score is not a number (NaN)"));
+        assert_eq!(
+            t.run("zadd z incr -inf a"),
+            err("ERR resulting score is not a number (NaN)")
+        );
         assert_eq!(t.run("zscore z a"), dbl(f64::INFINITY));
         assert_eq!(t.run("zadd nokey xx incr 1 a"), Frame::Null);
         assert_eq!(t.run3("zadd z incr 1 b"), dbl(1.0));
         assert_eq!(t.run("zincrby z 1.5 b"), dbl(2.5));
         assert_eq!(t.run("zincrby z 1 newm"), dbl(1.0));
-        assert_eq!(t.run("zincrby z abc b"), err("ERR value is not a valid float"));
-        assert_eq!(t.run("zincrby z -inf a"), err("ERR resulting score is not a number (NaN)"));
-        assert_eq!(t.run("zincrby z nan a"), err("ERR value is not a valid float"));
+        assert_eq!(
+            t.run("zincrby z abc b"),
+            err("ERR value is not a valid float")
+        );
+        assert_eq!(
+            t.run("zincrby z -inf a"),
+            err("ERR resulting score is not a number (NaN)")
+        );
+        assert_eq!(
+            t.run("zincrby z nan a"),
+            err("ERR value is not a valid float")
+        );
     }
 
     #[test]
     fn zadd_errors() {
         let t = T::new();
         t.run("set s x");
-        assert_eq!(t.run("zadd z nx xx 1 a"), err("ERR XX and NX options at the same time are not compatible"));
+        assert_eq!(
+            t.run("zadd z nx xx 1 a"),
+            err("ERR XX and NX options at the same time are not compatible")
+        );
         let gtlt = err("ERR GT, LT, and/or NX options at the same time are not compatible");
         assert_eq!(t.run("zadd z gt lt 1 a"), gtlt);
         assert_eq!(t.run("zadd z gt nx 1 a"), gtlt);
         assert_eq!(t.run("zadd z lt nx 1 a"), gtlt);
-        assert_eq!(t.run("zadd z incr 1 a 2 b"), err("ERR INCR option supports a single increment-element pair"));
+        assert_eq!(
+            t.run("zadd z incr 1 a 2 b"),
+            err("ERR INCR option supports a single increment-element pair")
+        );
         assert_eq!(t.run("zadd z incr nx gt 1 a 2 b"), gtlt);
-        assert_eq!(t.run("zadd z 1"), err("ERR wrong number of arguments for 'zadd' command"));
+        assert_eq!(
+            t.run("zadd z 1"),
+            err("ERR wrong number of arguments for 'zadd' command")
+        );
         assert_eq!(t.run("zadd z 1 a 2"), err("ERR syntax error"));
         assert_eq!(t.run("zadd z foo 1 a"), err("ERR syntax error"));
         assert_eq!(t.run("zadd z nx 1"), err("ERR syntax error"));
         for bad in ["nan", "abc", "1e400", "-1e400", "1e-400", " 1", "1 ", ""] {
-            assert_eq!(t.args(&["zadd", "z", bad, "a"]), err("ERR value is not a valid float"), "{bad:?}");
+            assert_eq!(
+                t.args(&["zadd", "z", bad, "a"]),
+                err("ERR value is not a valid float"),
+                "{bad:?}"
+            );
         }
         assert_eq!(t.run("zadd s 1 a"), err(WRONGTYPE));
         assert_eq!(t.run("zadd s abc a"), err("ERR value is not a valid float"));
         assert_eq!(t.run("zincrby s 1 a"), err(WRONGTYPE));
         assert!(!t.exists("z"));
-        assert_eq!(t.run("zadd z 4.9e-324 tiny 0e0 zero +inf pinf -INFINITY ninf"), int(4));
+        assert_eq!(
+            t.run("zadd z 4.9e-324 tiny 0e0 zero +inf pinf -INFINITY ninf"),
+            int(4)
+        );
     }
 
     #[test]
@@ -1178,7 +1332,10 @@ mod tests {
         assert_eq!(t.run("zrem z nonex"), int(0));
         assert_eq!(t.run("zrem nokey a"), int(0));
         assert_eq!(t.run("zrem s a"), err(WRONGTYPE));
-        assert_eq!(t.run("zrem z"), err("ERR wrong number of arguments for 'zrem' command"));
+        assert_eq!(
+            t.run("zrem z"),
+            err("ERR wrong number of arguments for 'zrem' command")
+        );
         assert_eq!(t.run("zcard z"), int(2));
         assert_eq!(t.run("zcard nokey"), int(0));
         assert_eq!(t.run("zcard s"), err(WRONGTYPE));
@@ -1186,9 +1343,15 @@ mod tests {
         assert_eq!(t.run("zscore z a"), Frame::Null);
         assert_eq!(t.run("zscore nokey a"), Frame::Null);
         assert_eq!(t.run("zscore s a"), err(WRONGTYPE));
-        assert_eq!(t.run("zmscore z b nonex c"), arr(vec![dbl(2.0), Frame::Null, dbl(3.0)]));
+        assert_eq!(
+            t.run("zmscore z b nonex c"),
+            arr(vec![dbl(2.0), Frame::Null, dbl(3.0)])
+        );
         assert_eq!(t.run("zmscore nokey a"), arr(vec![Frame::Null]));
-        assert_eq!(t.run("zmscore z"), err("ERR wrong number of arguments for 'zmscore' command"));
+        assert_eq!(
+            t.run("zmscore z"),
+            err("ERR wrong number of arguments for 'zmscore' command")
+        );
         assert_eq!(t.run("zrem z b c"), int(2));
         assert!(!t.exists("z"));
     }
@@ -1198,19 +1361,36 @@ mod tests {
         let t = T::new();
         t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
         assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "b", "c", "d", "e"]));
-        assert_eq!(t.run("zrange z 0 1 rev withscores"), scored2(&[("e", 5.0), ("d", 4.0)]));
-        assert_eq!(t.run3("zrange z 0 1 withscores"), scored3(&[("a", 1.0), ("b", 2.0)]));
+        assert_eq!(
+            t.run("zrange z 0 1 rev withscores"),
+            scored2(&[("e", 5.0), ("d", 4.0)])
+        );
+        assert_eq!(
+            t.run3("zrange z 0 1 withscores"),
+            scored3(&[("a", 1.0), ("b", 2.0)])
+        );
         assert_eq!(t.run("zrange z -2 100"), strs(&["d", "e"]));
         assert_eq!(t.run("zrange z 3 1"), strs(&[]));
-        assert_eq!(t.run("zrevrange z 0 1 withscores"), scored2(&[("e", 5.0), ("d", 4.0)]));
+        assert_eq!(
+            t.run("zrevrange z 0 1 withscores"),
+            scored2(&[("e", 5.0), ("d", 4.0)])
+        );
         assert_eq!(t.run3("zrevrange z 0 0 withscores"), scored3(&[("e", 5.0)]));
         assert_eq!(t.run("zrange nokey 0 -1 withscores"), strs(&[]));
         assert_eq!(t.run3("zrange nokey 0 -1 withscores"), strs(&[]));
-        assert_eq!(t.run("zrange z 0 x"), err("ERR value is not an integer or out of range"));
-        assert_eq!(t.run("zrange z 0"), err("ERR wrong number of arguments for 'zrange' command"));
+        assert_eq!(
+            t.run("zrange z 0 x"),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run("zrange z 0"),
+            err("ERR wrong number of arguments for 'zrange' command")
+        );
         assert_eq!(t.run("zrange z 0 1 foo"), err("ERR syntax error"));
         assert_eq!(t.run("zrange z 0 1 limit 1"), err("ERR syntax error"));
-        let limit_err = err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        let limit_err = err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        );
         assert_eq!(t.run("zrange z 0 -1 limit 0 1"), limit_err);
         assert_eq!(t.run("zrange z 0 1 limit 5 -1"), strs(&["a", "b"]));
         assert_eq!(t.run("zrevrange z 0 1 limit 0 1"), limit_err);
@@ -1224,33 +1404,87 @@ mod tests {
         t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
         assert_eq!(t.run("zrange z (1 3 byscore"), strs(&["b", "c"]));
         assert_eq!(t.run("zrange z 3 (1 byscore rev"), strs(&["c", "b"]));
-        assert_eq!(t.run("zrange z (1 3 byscore limit 1 1 withscores"), scored2(&[("c", 3.0)]));
-        assert_eq!(t.run("zrange z -inf +inf byscore limit 0 -1"), strs(&["a", "b", "c", "d", "e"]));
-        assert_eq!(t.run("zrange z -inf +inf byscore limit 2 -5"), strs(&["c", "d", "e"]));
+        assert_eq!(
+            t.run("zrange z (1 3 byscore limit 1 1 withscores"),
+            scored2(&[("c", 3.0)])
+        );
+        assert_eq!(
+            t.run("zrange z -inf +inf byscore limit 0 -1"),
+            strs(&["a", "b", "c", "d", "e"])
+        );
+        assert_eq!(
+            t.run("zrange z -inf +inf byscore limit 2 -5"),
+            strs(&["c", "d", "e"])
+        );
         assert_eq!(t.run("zrange z -inf +inf byscore limit -1 2"), strs(&[]));
         assert_eq!(t.run("zrange z -inf +inf byscore limit 9 2"), strs(&[]));
-        assert_eq!(t.run("zrange z inf -inf byscore rev limit 1 2"), strs(&["d", "c"]));
-        assert_eq!(t.run("zrange z a c byscore"), err("ERR min or max is not a float"));
-        assert_eq!(t.run("zrange z 1 nan byscore"), err("ERR min or max is not a float"));
-        assert_eq!(t.run("zrange z (nan 3 byscore"), err("ERR min or max is not a float"));
-        assert_eq!(t.run("zrange z 0 1 byscore limit x 1"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zrange z inf -inf byscore rev limit 1 2"),
+            strs(&["d", "c"])
+        );
+        assert_eq!(
+            t.run("zrange z a c byscore"),
+            err("ERR min or max is not a float")
+        );
+        assert_eq!(
+            t.run("zrange z 1 nan byscore"),
+            err("ERR min or max is not a float")
+        );
+        assert_eq!(
+            t.run("zrange z (nan 3 byscore"),
+            err("ERR min or max is not a float")
+        );
+        assert_eq!(
+            t.run("zrange z 0 1 byscore limit x 1"),
+            err("ERR value is not an integer or out of range")
+        );
         // strtod quirks kept from Redis: "(" alone is (0, an empty bound is 0,
         // leading spaces are skipped.
-        assert_eq!(t.args(&["zrange", "z", "(", "3", "byscore"]), strs(&["a", "b", "c"]));
+        assert_eq!(
+            t.args(&["zrange", "z", "(", "3", "byscore"]),
+            strs(&["a", "b", "c"])
+        );
         assert_eq!(t.args(&["zrange", "z", "", "1", "byscore"]), strs(&["a"]));
-        assert_eq!(t.args(&["zrange", "z", " 3", "5", "byscore"]), strs(&["c", "d", "e"]));
+        assert_eq!(
+            t.args(&["zrange", "z", " 3", "5", "byscore"]),
+            strs(&["c", "d", "e"])
+        );
         assert_eq!(t.args(&["zrange", "z", "( 3", "3", "byscore"]), strs(&[]));
-        assert_eq!(t.args(&["zrange", "z", "  ", "1", "byscore"]), err("ERR min or max is not a float"));
+        assert_eq!(
+            t.args(&["zrange", "z", "  ", "1", "byscore"]),
+            err("ERR min or max is not a float")
+        );
         assert_eq!(t.run("zrangebyscore z 2 4"), strs(&["b", "c", "d"]));
-        assert_eq!(t.run("zrangebyscore z 2 4 withscores limit 1 5"), scored2(&[("c", 3.0), ("d", 4.0)]));
-        assert_eq!(t.run3("zrangebyscore z 0 1 withscores"), scored3(&[("a", 1.0)]));
-        assert_eq!(t.run("zrangebyscore z 2 4 limit 1"), err("ERR syntax error"));
+        assert_eq!(
+            t.run("zrangebyscore z 2 4 withscores limit 1 5"),
+            scored2(&[("c", 3.0), ("d", 4.0)])
+        );
+        assert_eq!(
+            t.run3("zrangebyscore z 0 1 withscores"),
+            scored3(&[("a", 1.0)])
+        );
+        assert_eq!(
+            t.run("zrangebyscore z 2 4 limit 1"),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run("zrangebyscore z 2 4 rev"), err("ERR syntax error"));
-        assert_eq!(t.run("zrangebyscore z 2 4 byscore"), err("ERR syntax error"));
-        assert_eq!(t.run("zrangebyscore z 2 4 withscores withscores"), scored2(&[("b", 2.0), ("c", 3.0), ("d", 4.0)]));
-        assert_eq!(t.run("zrevrangebyscore z 4 2 withscores"), scored2(&[("d", 4.0), ("c", 3.0), ("b", 2.0)]));
+        assert_eq!(
+            t.run("zrangebyscore z 2 4 byscore"),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run("zrangebyscore z 2 4 withscores withscores"),
+            scored2(&[("b", 2.0), ("c", 3.0), ("d", 4.0)])
+        );
+        assert_eq!(
+            t.run("zrevrangebyscore z 4 2 withscores"),
+            scored2(&[("d", 4.0), ("c", 3.0), ("b", 2.0)])
+        );
         assert_eq!(t.run("zrevrangebyscore z 2 4"), strs(&[]));
-        assert_eq!(t.run3("zrevrangebyscore z 10 0 withscores limit 0 1"), scored3(&[("e", 5.0)]));
+        assert_eq!(
+            t.run3("zrevrangebyscore z 10 0 withscores limit 0 1"),
+            scored3(&[("e", 5.0)])
+        );
     }
 
     #[test]
@@ -1264,13 +1498,19 @@ mod tests {
             t.run("zrange z - + bylex withscores"),
             err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
         );
-        assert_eq!(t.run("zrange z a c bylex"), err("ERR min or max not valid string range item"));
+        assert_eq!(
+            t.run("zrange z a c bylex"),
+            err("ERR min or max not valid string range item")
+        );
         assert_eq!(t.run("zrangebylex z - +"), strs(&["a", "b", "c", "d", "e"]));
         assert_eq!(t.run("zrevrangebylex z + - limit 0 2"), strs(&["e", "d"]));
         assert_eq!(t.run("zrangebylex z + -"), strs(&[]));
         assert_eq!(t.run("zlexcount z - +"), int(5));
         assert_eq!(t.run("zlexcount z (a [c"), int(2));
-        assert_eq!(t.run("zlexcount z a b"), err("ERR min or max not valid string range item"));
+        assert_eq!(
+            t.run("zlexcount z a b"),
+            err("ERR min or max not valid string range item")
+        );
         assert_eq!(t.run("zlexcount nokey - +"), int(0));
         assert_eq!(t.run("zremrangebylex z [b (d"), int(2));
         assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "d", "e"]));
@@ -1282,8 +1522,14 @@ mod tests {
         t.run("zadd z 1 a 2 b 3 c");
         t.run("set s x");
         assert_eq!(t.run("zrangestore d z 0 -1"), int(3));
-        assert_eq!(t.run("zrange d 0 -1 withscores"), scored2(&[("a", 1.0), ("b", 2.0), ("c", 3.0)]));
-        assert_eq!(t.run("zrangestore d z 0 -1 withscores"), err("ERR syntax error"));
+        assert_eq!(
+            t.run("zrange d 0 -1 withscores"),
+            scored2(&[("a", 1.0), ("b", 2.0), ("c", 3.0)])
+        );
+        assert_eq!(
+            t.run("zrangestore d z 0 -1 withscores"),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run("zrangestore d z 5 10"), int(0));
         assert!(!t.exists("d"));
         assert_eq!(t.run("zrangestore s z 0 0"), int(1));
@@ -1292,7 +1538,10 @@ mod tests {
         assert_eq!(t.run("zrangestore d z (1 +inf byscore limit 0 1"), int(1));
         assert_eq!(t.run("zrange d 0 -1"), strs(&["b"]));
         assert_eq!(t.run("zrangestore d z [b [a bylex rev"), int(2));
-        assert_eq!(t.run("zrangestore d z 0"), err("ERR wrong number of arguments for 'zrangestore' command"));
+        assert_eq!(
+            t.run("zrangestore d z 0"),
+            err("ERR wrong number of arguments for 'zrangestore' command")
+        );
         t.run("set s2 x");
         assert_eq!(t.run("zrangestore d s2 0 0"), err(WRONGTYPE));
     }
@@ -1307,7 +1556,10 @@ mod tests {
         assert_eq!(t.run("zrank z nonex"), Frame::Null);
         assert_eq!(t.run("zrank nokey c"), Frame::Null);
         assert_eq!(t.run("zrank s a"), err(WRONGTYPE));
-        assert_eq!(t.run("zrank z c withscore"), err("ERR wrong number of arguments for 'zrank' command"));
+        assert_eq!(
+            t.run("zrank z c withscore"),
+            err("ERR wrong number of arguments for 'zrank' command")
+        );
         assert_eq!(t.run("zcount z (1 4"), int(3));
         assert_eq!(t.run("zcount z 4 1"), int(0));
         assert_eq!(t.run("zcount z -inf +inf"), int(5));
@@ -1324,10 +1576,16 @@ mod tests {
         t.run("zadd z 1 a 2 b 3 c 4 d 5 e 6 f");
         assert_eq!(t.run("zremrangebyscore z (1 2"), int(1));
         assert_eq!(t.run("zremrangebyscore z 10 20"), int(0));
-        assert_eq!(t.run("zremrangebyscore z x 20"), err("ERR min or max is not a float"));
+        assert_eq!(
+            t.run("zremrangebyscore z x 20"),
+            err("ERR min or max is not a float")
+        );
         assert_eq!(t.run("zremrangebyrank z -2 -1"), int(2));
         assert_eq!(t.run("zremrangebyrank z 5 10"), int(0));
-        assert_eq!(t.run("zremrangebyrank z 1 x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zremrangebyrank z 1 x"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("zrange z 0 -1"), strs(&["a", "c", "d"]));
         assert_eq!(t.run("zremrangebyrank nokey 0 -1"), int(0));
         assert_eq!(t.run("zremrangebyscore z -inf +inf"), int(3));
@@ -1345,13 +1603,22 @@ mod tests {
         assert_eq!(t.run3("zpopmin z"), scored2(&[("b", 2.0)]));
         assert_eq!(t.run3("zpopmax z 1"), scored3(&[("e", 5.0)]));
         assert_eq!(t.run("zpopmax z 0"), strs(&[]));
-        assert_eq!(t.run("zpopmin z -1"), err("ERR value is out of range, must be positive"));
-        assert_eq!(t.run("zpopmin z x"), err("ERR value is out of range, must be positive"));
+        assert_eq!(
+            t.run("zpopmin z -1"),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(
+            t.run("zpopmin z x"),
+            err("ERR value is out of range, must be positive")
+        );
         assert_eq!(t.run("zpopmin z 1 2"), err("ERR syntax error"));
         assert_eq!(t.run("zpopmin nokey"), strs(&[]));
         assert_eq!(t.run("zpopmin nokey 2"), strs(&[]));
         assert_eq!(t.run("zpopmin s"), err(WRONGTYPE));
-        assert_eq!(t.run("zpopmin s -1"), err("ERR value is out of range, must be positive"));
+        assert_eq!(
+            t.run("zpopmin s -1"),
+            err("ERR value is out of range, must be positive")
+        );
         assert_eq!(t.run("zpopmin z 10"), scored2(&[("c", 3.0), ("d", 4.0)]));
         assert!(!t.exists("z"));
     }
@@ -1364,11 +1631,17 @@ mod tests {
             t.run("zscan z 0"),
             arr(vec![bulk("0"), strs(&["a", "1", "c", "1.5", "b", "2"])])
         );
-        assert_eq!(t.run("zscan z 0 match [ab]"), arr(vec![bulk("0"), strs(&["a", "1", "b", "2"])]));
+        assert_eq!(
+            t.run("zscan z 0 match [ab]"),
+            arr(vec![bulk("0"), strs(&["a", "1", "b", "2"])])
+        );
         assert_eq!(t.run("zscan nokey 0"), arr(vec![bulk("0"), strs(&[])]));
         assert_eq!(t.run("zscan z x"), err("ERR invalid cursor"));
         assert_eq!(t.run("zscan z 0 count 0"), err("ERR syntax error"));
-        assert_eq!(t.run("zscan z 0 count x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zscan z 0 count x"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("zscan z 0 foo"), err("ERR syntax error"));
         // A large set walks positions; every member comes back exactly once
         // when nothing changes during the scan.
@@ -1383,12 +1656,23 @@ mod tests {
         loop {
             rounds += 1;
             assert!(rounds < 100);
-            let Frame::Array(parts) = t.run(&format!("zscan big {cursor} count 20")) else { panic!() };
-            let Frame::Bulk(next) = &parts[0] else { panic!() };
-            let Frame::Array(items) = &parts[1] else { panic!() };
+            let Frame::Array(parts) = t.run(&format!("zscan big {cursor} count 20")) else {
+                panic!()
+            };
+            let Frame::Bulk(next) = &parts[0] else {
+                panic!()
+            };
+            let Frame::Array(items) = &parts[1] else {
+                panic!()
+            };
             for pair in items.chunks(2) {
-                let (Frame::Bulk(m), Frame::Bulk(s)) = (&pair[0], &pair[1]) else { panic!() };
-                assert_eq!(format!("m{}", std::str::from_utf8(s).unwrap()).as_bytes(), &m[..]);
+                let (Frame::Bulk(m), Frame::Bulk(s)) = (&pair[0], &pair[1]) else {
+                    panic!()
+                };
+                assert_eq!(
+                    format!("m{}", std::str::from_utf8(s).unwrap()).as_bytes(),
+                    &m[..]
+                );
                 assert!(seen.insert(m.clone()));
             }
             cursor = String::from_utf8(next.to_vec()).unwrap();
@@ -1406,12 +1690,21 @@ mod tests {
         t.run("set s x");
         let popped = |key: &str, items: &[(&str, f64)]| arr(vec![bulk(key), scored3(items)]);
         assert_eq!(t.run("zmpop 2 nokey z1 min"), popped("z1", &[("a", 1.0)]));
-        assert_eq!(t.run3("zmpop 2 z1 s max count 5"), popped("z1", &[("c", 3.0), ("b", 2.0)]));
+        assert_eq!(
+            t.run3("zmpop 2 z1 s max count 5"),
+            popped("z1", &[("c", 3.0), ("b", 2.0)])
+        );
         assert!(!t.exists("z1"));
         assert_eq!(t.run("zmpop 1 z1 min"), Frame::NullArray);
         assert_eq!(t.run("zmpop 1 z1 mid"), err("ERR syntax error"));
-        assert_eq!(t.run("zmpop 0 z1 min"), err("ERR numkeys should be greater than 0"));
-        assert_eq!(t.run("zmpop 1 z1 min count 0"), err("ERR count should be greater than 0"));
+        assert_eq!(
+            t.run("zmpop 0 z1 min"),
+            err("ERR numkeys should be greater than 0")
+        );
+        assert_eq!(
+            t.run("zmpop 1 z1 min count 0"),
+            err("ERR count should be greater than 0")
+        );
         assert_eq!(t.run("zmpop 1 s min"), err(WRONGTYPE));
     }
 
@@ -1424,33 +1717,61 @@ mod tests {
         assert_eq!(t.run("zrandmember nokey 5"), strs(&[]));
         assert_eq!(t.run("zrandmember z 0"), strs(&[]));
         assert_eq!(t.run("zrandmember z 5"), strs(&["c", "b", "a"]));
-        assert_eq!(t.run("zrandmember z 5 withscores"), scored2(&[("c", 3.0), ("b", 2.0), ("a", 1.0)]));
-        assert_eq!(t.run3("zrandmember z 3 withscores"), scored3(&[("c", 3.0), ("b", 2.0), ("a", 1.0)]));
+        assert_eq!(
+            t.run("zrandmember z 5 withscores"),
+            scored2(&[("c", 3.0), ("b", 2.0), ("a", 1.0)])
+        );
+        assert_eq!(
+            t.run3("zrandmember z 3 withscores"),
+            scored3(&[("c", 3.0), ("b", 2.0), ("a", 1.0)])
+        );
         assert_eq!(t.run("zrandmember z 5 foo"), err("ERR syntax error"));
-        assert_eq!(t.run("zrandmember z 5 withscores x"), err("ERR syntax error"));
-        assert_eq!(t.run("zrandmember z x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zrandmember z 5 withscores x"),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run("zrandmember z x"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(
             t.run("zrandmember z -9223372036854775808"),
             err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
         );
-        assert_eq!(t.run("zrandmember z -5000000000000000000 withscores"), err("ERR value is out of range"));
+        assert_eq!(
+            t.run("zrandmember z -5000000000000000000 withscores"),
+            err("ERR value is out of range")
+        );
         let too_many = -(StoreConfig::default().random_reply_elements_max as i64) - 1;
-        assert_eq!(t.run(&format!("zrandmember z {too_many}")), err("ERR count is too large for one reply"));
+        assert_eq!(
+            t.run(&format!("zrandmember z {too_many}")),
+            err("ERR count is too large for one reply")
+        );
         assert_eq!(t.run("zrandmember s"), err(WRONGTYPE));
         assert_eq!(t.run("zrandmember s 0"), err(WRONGTYPE));
         let members = [bulk("a"), bulk("b"), bulk("c")];
-        let Frame::Bulk(_) = t.run("zrandmember z") else { panic!("one member") };
+        let Frame::Bulk(_) = t.run("zrandmember z") else {
+            panic!("one member")
+        };
         assert!(members.contains(&t.run("zrandmember z")));
         for _ in 0..20 {
-            let Frame::Array(two) = t.run("zrandmember z 2") else { panic!() };
+            let Frame::Array(two) = t.run("zrandmember z 2") else {
+                panic!()
+            };
             assert_eq!(two.len(), 2);
             assert_ne!(two[0], two[1], "distinct members");
             assert!(two.iter().all(|m| members.contains(m)));
-            let Frame::Array(many) = t.run("zrandmember z -10") else { panic!() };
+            let Frame::Array(many) = t.run("zrandmember z -10") else {
+                panic!()
+            };
             assert_eq!(many.len(), 10);
             assert!(many.iter().all(|m| members.contains(m)));
-            let Frame::Array(one) = t.run3("zrandmember z -1 withscores") else { panic!() };
-            let [Frame::Array(pair)] = &one[..] else { panic!("one pair") };
+            let Frame::Array(one) = t.run3("zrandmember z -1 withscores") else {
+                panic!()
+            };
+            let [Frame::Array(pair)] = &one[..] else {
+                panic!("one pair")
+            };
             assert_eq!(pair.len(), 2);
         }
     }
@@ -1462,29 +1783,68 @@ mod tests {
         t.run("zadd b 10 y 20 z 30 w");
         t.run("sadd s y w q");
         t.run("set str v");
-        assert_eq!(t.run("zunion 2 a b withscores"), scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]));
+        assert_eq!(
+            t.run("zunion 2 a b withscores"),
+            scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)])
+        );
         assert_eq!(
             t.run("zunion 3 a b s withscores"),
-            scored2(&[("q", 1.0), ("x", 1.0), ("y", 13.0), ("z", 23.0), ("w", 31.0)])
+            scored2(&[
+                ("q", 1.0),
+                ("x", 1.0),
+                ("y", 13.0),
+                ("z", 23.0),
+                ("w", 31.0)
+            ])
         );
-        assert_eq!(t.run3("zinter 2 a b withscores"), scored3(&[("y", 12.0), ("z", 23.0)]));
-        assert_eq!(t.run("zinter 2 a b weights 2 3 aggregate max withscores"), scored2(&[("y", 30.0), ("z", 60.0)]));
+        assert_eq!(
+            t.run3("zinter 2 a b withscores"),
+            scored3(&[("y", 12.0), ("z", 23.0)])
+        );
+        assert_eq!(
+            t.run("zinter 2 a b weights 2 3 aggregate max withscores"),
+            scored2(&[("y", 30.0), ("z", 60.0)])
+        );
         assert_eq!(t.run("zinter 2 a b aggregate min"), strs(&["y", "z"]));
-        assert_eq!(t.run("zunion 0 a"), err("ERR at least 1 input key is needed for 'zunion' command"));
-        assert_eq!(t.run("zunion -1 a"), err("ERR at least 1 input key is needed for 'zunion' command"));
-        assert_eq!(t.run("zunion x a"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zunion 0 a"),
+            err("ERR at least 1 input key is needed for 'zunion' command")
+        );
+        assert_eq!(
+            t.run("zunion -1 a"),
+            err("ERR at least 1 input key is needed for 'zunion' command")
+        );
+        assert_eq!(
+            t.run("zunion x a"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("zunion 3 a b"), err("ERR syntax error"));
         assert_eq!(t.run("zunion 2 a str"), err(WRONGTYPE));
         assert_eq!(t.run("zunion 2 a str foo"), err(WRONGTYPE));
         assert_eq!(t.run("zunion 2 a b weights 1"), err("ERR syntax error"));
-        assert_eq!(t.run("zunion 2 a b weights 1 x"), err("ERR weight value is not a float"));
-        assert_eq!(t.run("zunion 1 a weights nan"), err("ERR weight value is not a float"));
+        assert_eq!(
+            t.run("zunion 2 a b weights 1 x"),
+            err("ERR weight value is not a float")
+        );
+        assert_eq!(
+            t.run("zunion 1 a weights nan"),
+            err("ERR weight value is not a float")
+        );
         assert_eq!(t.run("zunion 2 a b aggregate foo"), err("ERR syntax error"));
         assert_eq!(t.run("zunion 2 a b aggregate"), err("ERR syntax error"));
-        assert_eq!(t.run("zunionstore d 2 a b withscores"), err("ERR syntax error"));
+        assert_eq!(
+            t.run("zunionstore d 2 a b withscores"),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run("zunionstore d 2 a b"), int(4));
-        assert_eq!(t.run("zrange d 0 -1 withscores"), scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]));
-        assert_eq!(t.run("zunionstore d 0 a"), err("ERR at least 1 input key is needed for 'zunionstore' command"));
+        assert_eq!(
+            t.run("zrange d 0 -1 withscores"),
+            scored2(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)])
+        );
+        assert_eq!(
+            t.run("zunionstore d 0 a"),
+            err("ERR at least 1 input key is needed for 'zunionstore' command")
+        );
         assert_eq!(t.run("zdiff 2 a b withscores"), scored2(&[("x", 1.0)]));
         assert_eq!(t.run("zdiff 2 a b weights 1 1"), err("ERR syntax error"));
         assert_eq!(t.run("zdiffstore d 2 b a"), int(1));
@@ -1496,10 +1856,21 @@ mod tests {
         assert_eq!(t.run("zinterstore d 2 a nokey"), int(0));
         assert_eq!(
             t.run("zunion 2 a b weights inf -inf withscores"),
-            scored2(&[("w", f64::NEG_INFINITY), ("y", 0.0), ("z", 0.0), ("x", f64::INFINITY)])
+            scored2(&[
+                ("w", f64::NEG_INFINITY),
+                ("y", 0.0),
+                ("z", 0.0),
+                ("x", f64::INFINITY)
+            ])
         );
-        assert_eq!(t.run("zunion 2 a a withscores"), scored2(&[("x", 2.0), ("y", 4.0), ("z", 6.0)]));
-        assert_eq!(t.run("zinter 2 a a weights 1 -1 withscores"), scored2(&[("x", 0.0), ("y", 0.0), ("z", 0.0)]));
+        assert_eq!(
+            t.run("zunion 2 a a withscores"),
+            scored2(&[("x", 2.0), ("y", 4.0), ("z", 6.0)])
+        );
+        assert_eq!(
+            t.run("zinter 2 a a weights 1 -1 withscores"),
+            scored2(&[("x", 0.0), ("y", 0.0), ("z", 0.0)])
+        );
     }
 
     #[test]
@@ -1511,11 +1882,23 @@ mod tests {
         assert_eq!(t.run("zintercard 2 a b"), int(2));
         assert_eq!(t.run("zintercard 2 a b limit 1"), int(1));
         assert_eq!(t.run("zintercard 2 a b limit 0"), int(2));
-        assert_eq!(t.run("zintercard 0 a"), err("ERR at least 1 input key is needed for 'zintercard' command"));
-        assert_eq!(t.run("zintercard x a"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            t.run("zintercard 0 a"),
+            err("ERR at least 1 input key is needed for 'zintercard' command")
+        );
+        assert_eq!(
+            t.run("zintercard x a"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(t.run("zintercard 3 a b"), err("ERR syntax error"));
-        assert_eq!(t.run("zintercard 2 a b limit -1"), err("ERR LIMIT can't be negative"));
-        assert_eq!(t.run("zintercard 2 a b limit x"), err("ERR LIMIT can't be negative"));
+        assert_eq!(
+            t.run("zintercard 2 a b limit -1"),
+            err("ERR LIMIT can't be negative")
+        );
+        assert_eq!(
+            t.run("zintercard 2 a b limit x"),
+            err("ERR LIMIT can't be negative")
+        );
         assert_eq!(t.run("zintercard 2 a b foo"), err("ERR syntax error"));
         assert_eq!(t.run("zintercard 2 a str"), err(WRONGTYPE));
         assert_eq!(t.run("zintercard 2 a nokey"), int(0));
@@ -1543,11 +1926,23 @@ mod tests {
     #[test]
     fn table_entries_match_redis() {
         let spec = crate::lookup(b"ZADD").unwrap();
-        assert_eq!((spec.arity, spec.first_key, spec.last_key, spec.step), (-4, 1, 1, 1));
+        assert_eq!(
+            (spec.arity, spec.first_key, spec.last_key, spec.step),
+            (-4, 1, 1, 1)
+        );
         assert_eq!(spec.flags.names(), ["write", "denyoom", "fast"]);
-        assert_eq!(crate::lookup(b"zrange").unwrap().flags.names(), ["readonly"]);
-        assert_eq!(crate::lookup(b"zpopmin").unwrap().flags.names(), ["write", "fast"]);
-        assert_eq!(crate::lookup(b"zremrangebyscore").unwrap().flags.names(), ["write"]);
+        assert_eq!(
+            crate::lookup(b"zrange").unwrap().flags.names(),
+            ["readonly"]
+        );
+        assert_eq!(
+            crate::lookup(b"zpopmin").unwrap().flags.names(),
+            ["write", "fast"]
+        );
+        assert_eq!(
+            crate::lookup(b"zremrangebyscore").unwrap().flags.names(),
+            ["write"]
+        );
         assert_eq!(crate::lookup(b"zscan").unwrap().arity, -3);
         for spec in COMMANDS {
             assert_eq!(spec.group, GROUP);

@@ -203,12 +203,28 @@ mod tests {
         assert_eq!(parse_canonical_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_canonical_i64(b"9223372036854775808"), None);
-        for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1a", b"0x1"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1a",
+            b"0x1",
+        ] {
             assert_eq!(parse_canonical_i64(bad), None, "{:?}", bad);
         }
         assert_eq!(StrValue::from_slice(b"-123").len(), 4);
-        assert_eq!(StrValue::from_slice(b"-123").to_bytes(), Bytes::from_static(b"-123"));
-        assert_eq!(StrValue::from_slice(b"007"), StrValue::Raw(Bytes::from_static(b"007")));
+        assert_eq!(
+            StrValue::from_slice(b"-123").to_bytes(),
+            Bytes::from_static(b"-123")
+        );
+        assert_eq!(
+            StrValue::from_slice(b"007"),
+            StrValue::Raw(Bytes::from_static(b"007"))
+        );
     }
 }
 
@@ -217,6 +233,10 @@ mod size_tests {
     #[test]
     fn values_stay_small() {
         // A string entry must not pay for the largest collection inline.
-        assert!(std::mem::size_of::<super::Value>() <= 40, "{}", std::mem::size_of::<super::Value>());
+        assert!(
+            std::mem::size_of::<super::Value>() <= 40,
+            "{}",
+            std::mem::size_of::<super::Value>()
+        );
     }
 }

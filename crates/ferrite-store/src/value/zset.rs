@@ -85,7 +85,12 @@ pub struct ScoreRange {
 impl ScoreRange {
     /// A range from its bounds.
     pub fn new(min: f64, min_exclusive: bool, max: f64, max_exclusive: bool) -> Self {
-        ScoreRange { min, min_exclusive, max, max_exclusive }
+        ScoreRange {
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        }
     }
 
     /// Whether `score` is at or above the lower bound.
@@ -113,8 +118,7 @@ impl ScoreRange {
 
     /// Whether no score can lie in the range.
     pub fn is_empty(&self) -> bool {
-        self.min > self.max
-            || (self.min == self.max && (self.min_exclusive || self.max_exclusive))
+        self.min > self.max || (self.min == self.max && (self.min_exclusive || self.max_exclusive))
     }
 }
 
@@ -221,7 +225,11 @@ pub struct RankSpan {
 }
 
 impl RankSpan {
-    const EMPTY: RankSpan = RankSpan { start: 0, count: 0, reverse: false };
+    const EMPTY: RankSpan = RankSpan {
+        start: 0,
+        count: 0,
+        reverse: false,
+    };
 
     /// Number of elements in the span.
     pub fn len(&self) -> usize {
@@ -273,7 +281,14 @@ impl ZSet {
             member: Bytes::new(),
             score: 0.0,
             backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; LEVEL_MAX].into_boxed_slice(),
+            levels: vec![
+                Level {
+                    forward: NIL,
+                    span: 0
+                };
+                LEVEL_MAX
+            ]
+            .into_boxed_slice(),
         };
         ZSet {
             dict: IndexMap::default(),
@@ -289,7 +304,10 @@ impl ZSet {
     /// An empty sorted set in the expanded encoding from the start, as Redis
     /// creates the results of ZUNION/ZINTER/ZDIFF (see [`ZSet::is_compact`]).
     pub fn new_expanded() -> Self {
-        ZSet { compact: false, ..ZSet::new() }
+        ZSet {
+            compact: false,
+            ..ZSet::new()
+        }
     }
 
     /// Whether Redis would hold this set in its compact (listpack) encoding.
@@ -307,7 +325,10 @@ impl ZSet {
     /// Makes the set compact if it is small enough (Redis
     /// `zsetConvertToListpackIfNeeded`); compacting turns `-0` scores into 0.
     pub fn compact_if_small(&mut self) {
-        if self.compact || self.len() > COMPACT_LEN_MAX || self.dict.keys().any(|m| m.len() > COMPACT_MEMBER_BYTES_MAX) {
+        if self.compact
+            || self.len() > COMPACT_LEN_MAX
+            || self.dict.keys().any(|m| m.len() > COMPACT_MEMBER_BYTES_MAX)
+        {
             return;
         }
         self.compact = true;
@@ -350,7 +371,9 @@ impl ZSet {
 
     /// Score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).map(|&id| self.nodes[id as usize].score)
+        self.dict
+            .get(member)
+            .map(|&id| self.nodes[id as usize].score)
     }
 
     /// Whether `member` is in the set.
@@ -424,7 +447,8 @@ impl ZSet {
         for i in (0..self.level).rev() {
             loop {
                 let link = self.nodes[x as usize].levels[i];
-                if link.forward == NIL || self.cmp_node(link.forward, score, member) == Ordering::Greater
+                if link.forward == NIL
+                    || self.cmp_node(link.forward, score, member) == Ordering::Greater
                 {
                     break;
                 }
@@ -462,7 +486,12 @@ impl ZSet {
         } else {
             self.node_by_rank(span.start).unwrap_or(NIL)
         };
-        Iter { set: self, next, remaining: if next == NIL { 0 } else { span.count }, reverse: span.reverse }
+        Iter {
+            set: self,
+            next,
+            remaining: if next == NIL { 0 } else { span.count },
+            reverse: span.reverse,
+        }
     }
 
     /// The span for `ZRANGE start stop [REV]` after Redis's index rules:
@@ -482,14 +511,28 @@ impl ZSet {
             stop = len - 1;
         }
         let count = (stop - start + 1) as usize;
-        let first = if reverse { (len - 1 - start) as usize } else { start as usize };
-        RankSpan { start: first, count, reverse }
+        let first = if reverse {
+            (len - 1 - start) as usize
+        } else {
+            start as usize
+        };
+        RankSpan {
+            start: first,
+            count,
+            reverse,
+        }
     }
 
     /// The span of elements whose score is in `range`, in ascending order
     /// (or descending with `reverse`), skipping `offset` elements and keeping
     /// at most `limit` (`None`: all).
-    pub fn span_by_score(&self, range: &ScoreRange, reverse: bool, offset: usize, limit: Option<usize>) -> RankSpan {
+    pub fn span_by_score(
+        &self,
+        range: &ScoreRange,
+        reverse: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> RankSpan {
         let Some((first, last)) = self.score_rank_bounds(range) else {
             return RankSpan::EMPTY;
         };
@@ -497,7 +540,13 @@ impl ZSet {
     }
 
     /// Like [`Self::span_by_score`] for a lex range.
-    pub fn span_by_lex(&self, range: &LexRange, reverse: bool, offset: usize, limit: Option<usize>) -> RankSpan {
+    pub fn span_by_lex(
+        &self,
+        range: &LexRange,
+        reverse: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> RankSpan {
         let Some((first, last)) = self.lex_rank_bounds(range) else {
             return RankSpan::EMPTY;
         };
@@ -506,12 +555,14 @@ impl ZSet {
 
     /// Number of elements whose score is in `range`.
     pub fn count_in_score_range(&self, range: &ScoreRange) -> usize {
-        self.score_rank_bounds(range).map_or(0, |(first, last)| last - first + 1)
+        self.score_rank_bounds(range)
+            .map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Number of elements whose member is in `range`.
     pub fn count_in_lex_range(&self, range: &LexRange) -> usize {
-        self.lex_rank_bounds(range).map_or(0, |(first, last)| last - first + 1)
+        self.lex_rank_bounds(range)
+            .map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Removes the elements of `span` (any direction); returns how many.
@@ -519,7 +570,11 @@ impl ZSet {
         if span.count == 0 {
             return 0;
         }
-        let first = if span.reverse { span.start + 1 - span.count } else { span.start };
+        let first = if span.reverse {
+            span.start + 1 - span.count
+        } else {
+            span.start
+        };
         self.remove_rank_range(first, first + span.count - 1)
     }
 
@@ -529,7 +584,11 @@ impl ZSet {
         let count = count.min(self.len());
         let mut popped = Vec::with_capacity(count);
         for _ in 0..count {
-            let id = if from_max { self.tail } else { self.nodes[HEAD as usize].levels[0].forward };
+            let id = if from_max {
+                self.tail
+            } else {
+                self.nodes[HEAD as usize].levels[0].forward
+            };
             debug_assert_ne!(id, NIL);
             let member = self.nodes[id as usize].member.clone();
             let score = self.remove(&member).expect("indexed member is in the map");
@@ -543,7 +602,9 @@ impl ZSet {
     /// last one into its place. `ZSCAN` walks positions downwards, like the
     /// keyspace SCAN, so members present for a whole scan are all returned.
     pub fn get_position(&self, position: usize) -> Option<(&Bytes, f64)> {
-        self.dict.get_index(position).map(|(m, &id)| (m, self.nodes[id as usize].score))
+        self.dict
+            .get_index(position)
+            .map(|(m, &id)| (m, self.nodes[id as usize].score))
     }
 
     /// Checks every structural invariant; for tests.
@@ -557,7 +618,11 @@ impl ZSet {
             assert_eq!(node.backward, if prev == HEAD { NIL } else { prev });
             if prev != HEAD {
                 let p = &self.nodes[prev as usize];
-                assert_eq!(self.cmp_node(prev, node.score, &node.member), Ordering::Less, "order {p:?} {node:?}");
+                assert_eq!(
+                    self.cmp_node(prev, node.score, &node.member),
+                    Ordering::Less,
+                    "order {p:?} {node:?}"
+                );
             }
             assert_eq!(self.dict.get(&node.member[..]), Some(&x));
             count += 1;
@@ -572,7 +637,13 @@ impl ZSet {
 
     // ---- index internals ----
 
-    fn span_between(first: usize, last: usize, reverse: bool, offset: usize, limit: Option<usize>) -> RankSpan {
+    fn span_between(
+        first: usize,
+        last: usize,
+        reverse: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> RankSpan {
         let total = last - first + 1;
         if offset >= total {
             return RankSpan::EMPTY;
@@ -581,8 +652,16 @@ impl ZSet {
         if count == 0 {
             return RankSpan::EMPTY;
         }
-        let start = if reverse { last - offset } else { first + offset };
-        RankSpan { start, count, reverse }
+        let start = if reverse {
+            last - offset
+        } else {
+            first + offset
+        };
+        RankSpan {
+            start,
+            count,
+            reverse,
+        }
     }
 
     /// Orders node `id` against (score, member).
@@ -632,7 +711,14 @@ impl ZSet {
             member,
             score,
             backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; level].into_boxed_slice(),
+            levels: vec![
+                Level {
+                    forward: NIL,
+                    span: 0
+                };
+                level
+            ]
+            .into_boxed_slice(),
         };
         if let Some(id) = self.free.pop() {
             self.nodes[id as usize] = node;
@@ -653,7 +739,9 @@ impl ZSet {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
                 let link = self.nodes[x as usize].levels[i];
-                if link.forward == NIL || self.cmp_node(link.forward, score, &member) != Ordering::Less {
+                if link.forward == NIL
+                    || self.cmp_node(link.forward, score, &member) != Ordering::Less
+                {
                     break;
                 }
                 rank[i] += link.span;
@@ -679,7 +767,10 @@ impl ZSet {
                 forward: prev_link.forward,
                 span: prev_link.span - (rank[0] - rank[i]),
             };
-            self.nodes[prev].levels[i] = Level { forward: id, span: rank[0] - rank[i] + 1 };
+            self.nodes[prev].levels[i] = Level {
+                forward: id,
+                span: rank[0] - rank[i] + 1,
+            };
         }
         for (i, &prev) in update.iter().enumerate().take(self.level).skip(level) {
             self.nodes[prev as usize].levels[i].span += 1;
@@ -803,7 +894,7 @@ impl ZSet {
             return None;
         }
         let first_rank = traversed; // 0-based rank of `first`
-        // Last: go as far as nodes are not above the range.
+                                    // Last: go as far as nodes are not above the range.
         let mut x = HEAD;
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
@@ -831,7 +922,10 @@ impl ZSet {
         if range.is_empty() || self.is_empty() {
             return None;
         }
-        self.rank_bounds(|n| !range.above_min(&n.member), |n| range.below_max(&n.member))
+        self.rank_bounds(
+            |n| !range.above_min(&n.member),
+            |n| range.below_max(&n.member),
+        )
     }
 
     /// Removes 0-based ranks `first..=last`.
@@ -886,7 +980,11 @@ impl<'a> Iterator for Iter<'a> {
         }
         let node = &self.set.nodes[self.next as usize];
         self.remaining -= 1;
-        self.next = if self.reverse { node.backward } else { node.levels[0].forward };
+        self.next = if self.reverse {
+            node.backward
+        } else {
+            node.levels[0].forward
+        };
         Some((&node.member, node.score))
     }
 
@@ -905,7 +1003,8 @@ mod tests {
     }
 
     fn members(it: Iter<'_>) -> Vec<(String, f64)> {
-        it.map(|(m, s)| (String::from_utf8(m.to_vec()).unwrap(), s)).collect()
+        it.map(|(m, s)| (String::from_utf8(m.to_vec()).unwrap(), s))
+            .collect()
     }
 
     #[test]
@@ -952,16 +1051,37 @@ mod tests {
         let r = ScoreRange::new(2.0, true, 5.0, false);
         assert_eq!(z.count_in_score_range(&r), 3);
         let s = z.span_by_score(&r, false, 0, None);
-        assert_eq!(members(z.iter_span(s)), [("m3".into(), 3.0), ("m4".into(), 4.0), ("m5".into(), 5.0)]);
+        assert_eq!(
+            members(z.iter_span(s)),
+            [("m3".into(), 3.0), ("m4".into(), 4.0), ("m5".into(), 5.0)]
+        );
         let s = z.span_by_score(&r, true, 1, Some(5));
-        assert_eq!(members(z.iter_span(s)), [("m4".into(), 4.0), ("m3".into(), 3.0)]);
+        assert_eq!(
+            members(z.iter_span(s)),
+            [("m4".into(), 4.0), ("m3".into(), 3.0)]
+        );
         let all = ScoreRange::new(f64::NEG_INFINITY, false, f64::INFINITY, false);
         assert_eq!(z.count_in_score_range(&all), 10);
-        assert_eq!(z.count_in_score_range(&ScoreRange::new(3.0, true, 3.0, false)), 0);
-        assert_eq!(z.count_in_score_range(&ScoreRange::new(20.0, false, 30.0, false)), 0);
-        assert_eq!(z.count_in_score_range(&ScoreRange::new(-3.0, false, -1.0, false)), 0);
-        assert_eq!(z.count_in_score_range(&ScoreRange::new(3.5, false, 3.7, false)), 0);
-        assert_eq!(z.remove_span(z.span_by_score(&ScoreRange::new(0.0, false, 4.0, true), false, 0, None)), 4);
+        assert_eq!(
+            z.count_in_score_range(&ScoreRange::new(3.0, true, 3.0, false)),
+            0
+        );
+        assert_eq!(
+            z.count_in_score_range(&ScoreRange::new(20.0, false, 30.0, false)),
+            0
+        );
+        assert_eq!(
+            z.count_in_score_range(&ScoreRange::new(-3.0, false, -1.0, false)),
+            0
+        );
+        assert_eq!(
+            z.count_in_score_range(&ScoreRange::new(3.5, false, 3.7, false)),
+            0
+        );
+        assert_eq!(
+            z.remove_span(z.span_by_score(&ScoreRange::new(0.0, false, 4.0, true), false, 0, None)),
+            4
+        );
         z.check_invariants();
         assert_eq!(z.len(), 6);
         assert_eq!(z.get_by_rank(0).map(|(_, s)| s), Some(4.0));
@@ -974,19 +1094,63 @@ mod tests {
             z.insert(b(m), 0.0);
         }
         let p = |s: &str| LexBound::parse(s.as_bytes()).unwrap();
-        let r = LexRange { min: p("(a"), max: p("[c") };
+        let r = LexRange {
+            min: p("(a"),
+            max: p("[c"),
+        };
         let s = z.span_by_lex(&r, false, 0, None);
         assert_eq!(members(z.iter_span(s)).len(), 2);
-        assert_eq!(z.count_in_lex_range(&LexRange { min: p("-"), max: p("+") }), 5);
-        assert_eq!(z.count_in_lex_range(&LexRange { min: p("+"), max: p("-") }), 0);
-        assert_eq!(z.count_in_lex_range(&LexRange { min: p("+"), max: p("+") }), 0);
-        assert_eq!(z.count_in_lex_range(&LexRange { min: p("[c"), max: p("(c") }), 0);
-        assert_eq!(z.count_in_lex_range(&LexRange { min: p("[c"), max: p("[c") }), 1);
+        assert_eq!(
+            z.count_in_lex_range(&LexRange {
+                min: p("-"),
+                max: p("+")
+            }),
+            5
+        );
+        assert_eq!(
+            z.count_in_lex_range(&LexRange {
+                min: p("+"),
+                max: p("-")
+            }),
+            0
+        );
+        assert_eq!(
+            z.count_in_lex_range(&LexRange {
+                min: p("+"),
+                max: p("+")
+            }),
+            0
+        );
+        assert_eq!(
+            z.count_in_lex_range(&LexRange {
+                min: p("[c"),
+                max: p("(c")
+            }),
+            0
+        );
+        assert_eq!(
+            z.count_in_lex_range(&LexRange {
+                min: p("[c"),
+                max: p("[c")
+            }),
+            1
+        );
         assert_eq!(LexBound::parse(b"a"), None);
         assert_eq!(LexBound::parse(b""), None);
         assert_eq!(LexBound::parse(b"+a"), None);
-        let s = z.span_by_lex(&LexRange { min: p("-"), max: p("(e") }, true, 0, Some(2));
-        let got: Vec<String> = members(z.iter_span(s)).into_iter().map(|(m, _)| m).collect();
+        let s = z.span_by_lex(
+            &LexRange {
+                min: p("-"),
+                max: p("(e"),
+            },
+            true,
+            0,
+            Some(2),
+        );
+        let got: Vec<String> = members(z.iter_span(s))
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
         assert_eq!(got, ["d", "c"]);
     }
 
@@ -997,7 +1161,11 @@ mod tests {
             z.insert(b(&i.to_string()), i as f64);
         }
         fn names_of(z: &ZSet, s: RankSpan) -> String {
-            members(z.iter_span(s)).into_iter().map(|(m, _)| m).collect::<Vec<_>>().join("")
+            members(z.iter_span(s))
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect::<Vec<_>>()
+                .join("")
         }
         let names = |s| names_of(&z, s);
         assert_eq!(names(z.span_by_rank(0, -1, false)), "01234");
@@ -1034,10 +1202,16 @@ mod tests {
         let mut z = ZSet::new();
         assert!(z.is_compact());
         z.insert(b("a"), -0.0);
-        assert!(z.score(b"a").unwrap().is_sign_positive(), "compact sets store -0 as 0");
+        assert!(
+            z.score(b"a").unwrap().is_sign_positive(),
+            "compact sets store -0 as 0"
+        );
         z.insert(b(&"x".repeat(65)), -0.0);
         assert!(!z.is_compact());
-        assert!(z.score("x".repeat(65).as_bytes()).unwrap().is_sign_negative());
+        assert!(z
+            .score("x".repeat(65).as_bytes())
+            .unwrap()
+            .is_sign_negative());
         z.remove("x".repeat(65).as_bytes());
         assert!(!z.is_compact(), "expansion is sticky");
         z.set_score(b"a", -0.0);
@@ -1077,8 +1251,16 @@ mod tests {
 
     fn model_span(model_len: usize, start: i64, stop: i64) -> Vec<usize> {
         let len = model_len as i64;
-        let s = if start < 0 { (len + start).max(0) } else { start };
-        let e = if stop < 0 { len + stop } else { stop.min(len - 1) };
+        let s = if start < 0 {
+            (len + start).max(0)
+        } else {
+            start
+        };
+        let e = if stop < 0 {
+            len + stop
+        } else {
+            stop.min(len - 1)
+        };
         if s > e || s >= len {
             return vec![];
         }

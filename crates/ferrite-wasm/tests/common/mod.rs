@@ -109,7 +109,10 @@ pub fn bulk(v: &str) -> WasmValue {
 
 /// Runs a command directly on the store (db 0).
 pub fn redis(store: &Store, args: &[&str]) -> Frame {
-    let argv: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+    let argv: Vec<Bytes> = args
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
     store.execute(0, &argv).expect("not blocked")
 }
 

@@ -25,7 +25,7 @@ macro_rules! host_functions {
             /// # Safety
             /// Not a wasm32 target: always panics (there is no Ferrite host).
             #[cfg(not(target_arch = "wasm32"))]
-            #[allow(unused_variables)] // reason: host-side placeholder with the wasm signature
+            #[allow(unused_variables)] // reason: off wasm32 there is no host to call; the arguments are unused because the function only reports that, with a panic naming it
             pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
                 panic!(concat!(
                     "ferrite host function `", stringify!($name),
