@@ -124,16 +124,10 @@ fn config_capability(c: crate::config::Capability) -> Capability {
 }
 
 fn capability_of(name: CapabilityName) -> Option<Capability> {
-    Some(match name {
-        CapabilityName::Read => Capability::Read,
-        CapabilityName::Write => Capability::Write,
-        CapabilityName::Delete => Capability::Delete,
-        CapabilityName::Http => Capability::Http,
-        CapabilityName::Time => Capability::Time,
-        CapabilityName::Random => Capability::Random,
-        CapabilityName::Log => Capability::Log,
-        CapabilityName::All => return None,
-    })
+    match name {
+        CapabilityName::One(c) => Some(c),
+        CapabilityName::All => None,
+    }
 }
 
 fn is_command(name: &str) -> bool {
@@ -828,7 +822,7 @@ mod tests {
     #[test]
     fn update_merges_per_group() {
         let old = LoadOptions {
-            capabilities: Some(vec![CapabilityName::Read]),
+            capabilities: Some(vec![CapabilityName::One(Capability::Read)]),
             timeout_ms: Some(100),
             key_patterns_allow: Some(vec![Bytes::from_static(b"user:*")]),
             ..LoadOptions::default()

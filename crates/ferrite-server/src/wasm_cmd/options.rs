@@ -17,6 +17,7 @@
 //! take every following argument up to the next option keyword.
 
 use bytes::Bytes;
+use ferrite_wasm::Capability;
 
 /// Largest accepted memory limit: 4 GiB, the most a wasm32 memory can address.
 pub const MEMORY_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
@@ -25,47 +26,43 @@ pub const TIMEOUT_MS_MAX: u64 = 3_600_000;
 /// Most items accepted in one multi-value option (patterns, commands…).
 pub const OPTION_ITEMS_MAX: usize = 1024;
 
-/// A capability name of the reference seed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A capability named in `CAPABILITIES`: one of the runtime's capabilities,
+/// or `all` (the reference seed's list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapabilityName {
-    Read,
-    Write,
-    Delete,
-    Http,
-    Time,
-    Random,
-    Log,
+    One(Capability),
     All,
 }
 
 impl CapabilityName {
     /// Parses a capability name, case-insensitively.
     pub fn parse(word: &[u8]) -> Option<CapabilityName> {
-        let word = std::str::from_utf8(word).ok()?.to_ascii_lowercase();
-        Some(match word.as_str() {
-            "read" => CapabilityName::Read,
-            "write" => CapabilityName::Write,
-            "delete" => CapabilityName::Delete,
-            "http" => CapabilityName::Http,
-            "time" => CapabilityName::Time,
-            "random" => CapabilityName::Random,
-            "log" => CapabilityName::Log,
-            "all" => CapabilityName::All,
-            _ => return None,
-        })
+        let word = std::str::from_utf8(word).ok()?;
+        if word.eq_ignore_ascii_case("all") {
+            return Some(CapabilityName::All);
+        }
+        Capability::ALL
+            .iter()
+            .find(|c| c.name().eq_ignore_ascii_case(word))
+            .map(|c| CapabilityName::One(*c))
     }
 
     /// The lower-case name, as WASM.INFO shows it.
     pub fn as_str(self) -> &'static str {
         match self {
-            CapabilityName::Read => "read",
-            CapabilityName::Write => "write",
-            CapabilityName::Delete => "delete",
-            CapabilityName::Http => "http",
-            CapabilityName::Time => "time",
-            CapabilityName::Random => "random",
-            CapabilityName::Log => "log",
+            CapabilityName::One(c) => c.name(),
             CapabilityName::All => "all",
+        }
+    }
+
+    /// Display order: the runtime's order, `all` last.
+    fn rank(self) -> usize {
+        match self {
+            CapabilityName::One(c) => Capability::ALL
+                .iter()
+                .position(|x| *x == c)
+                .unwrap_or(Capability::ALL.len()),
+            CapabilityName::All => Capability::ALL.len(),
         }
     }
 }
@@ -283,7 +280,7 @@ pub fn parse_options(
                         caps.push(cap);
                     }
                 }
-                caps.sort();
+                caps.sort_by_key(|c| c.rank());
                 opts.capabilities = Some(caps);
             }
             Keyword::Memory => {
@@ -464,9 +461,9 @@ mod tests {
         assert_eq!(
             o.capabilities,
             Some(vec![
-                CapabilityName::Read,
-                CapabilityName::Write,
-                CapabilityName::Log
+                CapabilityName::One(Capability::Read),
+                CapabilityName::One(Capability::Write),
+                CapabilityName::One(Capability::Log)
             ])
         );
         assert_eq!(o.memory_bytes_max, Some(10 * 1024 * 1024));
