@@ -37,6 +37,7 @@
 pub mod args;
 pub mod cmd;
 mod ctx;
+pub mod effects;
 mod error;
 pub mod glob;
 mod keyspace;
@@ -49,6 +50,7 @@ pub mod value;
 
 pub use cmd::{commands, lookup, CommandFlags, CommandSpec, Handler, Layer};
 pub use ctx::Ctx;
+pub use effects::{Effect, EffectSink};
 pub use error::{LockError, StoreError, StoreResult};
 pub use ferrite_protocol::{Frame, Protocol};
 pub use keyspace::Entry;

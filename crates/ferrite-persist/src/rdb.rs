@@ -1,0 +1,1 @@
+//! RDB snapshots (see the crate docs).
