@@ -1,1 +1,0 @@
-//! The append-only file (see the crate docs).
