@@ -1,1 +1,0 @@
-//! RDB snapshots (see the crate docs).
