@@ -1058,35 +1058,6 @@ fn crash_scenario(target: Target, fsync: Fsync) {
         .filter(|k| c.must(&["EXISTS", k]) != Frame::Integer(0))
         .collect();
 
-    // Functions: as they were at the crash, and callable.
-    let functions = list_functions(target, &mut c);
-    assert_eq!(
-        functions,
-        ["kit", "kit2", "rl"],
-        "functions after the restart"
-    );
-    assert_eq!(
-        c.must(&call_set2(target, "kit2", "post:a", "post:b")),
-        Frame::Integer(1)
-    );
-    assert_eq!(c.must(&["GET", "post:b"]), bulk("y"));
-    assert_eq!(c.must(&call_rl(target, "post:c")), Frame::Integer(1));
-    assert_eq!(c.must(&["GET", "post:c"]), bulk("1"));
-    if target == Target::Ferrite {
-        let Frame::Array(info) = c.must(&["WASM.INFO", "kit"]) else {
-            panic!("WASM.INFO kit")
-        };
-        let at = info
-            .iter()
-            .position(|f| *f == bulk("timeout_ms"))
-            .expect("timeout_ms");
-        assert_eq!(
-            info[at + 1],
-            Frame::Integer(400),
-            "WASM.UPDATE kit after the restart"
-        );
-    }
-
     let window_start = killed.checked_sub(EVERYSEC_WINDOW).unwrap_or(killed);
     let outside: Vec<&(String, Instant)> = verdict
         .missing
@@ -1140,6 +1111,35 @@ fn crash_scenario(target: Target, fsync: Fsync) {
             outside.len(),
             outside.iter().take(20).map(|m| &m.0).collect::<Vec<_>>()
         ),
+    }
+
+    // Functions: as they were at the crash, and callable.
+    let functions = list_functions(target, &mut c);
+    assert_eq!(
+        functions,
+        ["kit", "kit2", "rl"],
+        "functions after the restart"
+    );
+    assert_eq!(
+        c.must(&call_set2(target, "kit2", "post:a", "post:b")),
+        Frame::Integer(1)
+    );
+    assert_eq!(c.must(&["GET", "post:b"]), bulk("y"));
+    assert_eq!(c.must(&call_rl(target, "post:c")), Frame::Integer(1));
+    assert_eq!(c.must(&["GET", "post:c"]), bulk("1"));
+    if target == Target::Ferrite {
+        let Frame::Array(info) = c.must(&["WASM.INFO", "kit"]) else {
+            panic!("WASM.INFO kit")
+        };
+        let at = info
+            .iter()
+            .position(|f| *f == bulk("timeout_ms"))
+            .expect("timeout_ms");
+        assert_eq!(
+            info[at + 1],
+            Frame::Integer(400),
+            "WASM.UPDATE kit after the restart"
+        );
     }
 }
 
