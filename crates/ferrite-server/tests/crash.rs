@@ -33,9 +33,13 @@
 //!   The CI size is small; the full size is `#[ignore]`d:
 //!
 //!   ```sh
-//!   CARGO_TARGET_DIR=/work/target cargo test --release -p ferrite-server \
-//!       --test crash -- --ignored --nocapture --test-threads=1
+//!   cargo build --release --bin ferrite
+//!   CRASH_FERRITE_BIN=$CARGO_TARGET_DIR/release/ferrite cargo test -p ferrite-server \
+//!       --test crash -- --ignored --nocapture --test-threads=1 rewrite_under_load_full
 //!   ```
+//!
+//!   (`CRASH_FERRITE_BIN` picks the ferrite binary; by default the one cargo
+//!   built for the tests.)
 //!
 //! The servers run with `--save ""` (the AOF alone) and, for Redis,
 //! `--auto-aof-rewrite-percentage 0` (no rewrite the test did not ask for).
@@ -115,13 +119,13 @@ fn rewrite_under_load_ferrite() {
 }
 
 #[test]
-#[ignore = "full size (1M keys, ~1 min); run by hand with --release, see the module doc"]
+#[ignore = "full size (1M keys, ~1 min); run by hand, see the module doc"]
 fn rewrite_under_load_full_redis() {
     rewrite_scenario(Target::Redis, &RewriteSize::full());
 }
 
 #[test]
-#[ignore = "full size (1M keys, ~1 min); run by hand with --release, see the module doc"]
+#[ignore = "full size (1M keys, ~1 min); run by hand, see the module doc"]
 fn rewrite_under_load_full_ferrite() {
     rewrite_scenario(Target::Ferrite, &RewriteSize::full());
 }
@@ -229,11 +233,15 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("open server log");
+        // CRASH_FERRITE_BIN: measure another build (the release binary of
+        // scripts/bench-persistence.sh) without building the tests in release.
+        let ferrite = std::env::var("CRASH_FERRITE_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ferrite").to_string());
         let program = match self.target {
-            Target::Redis => "redis-server",
-            Target::Ferrite => env!("CARGO_BIN_EXE_ferrite"),
+            Target::Redis => "redis-server".to_string(),
+            Target::Ferrite => ferrite,
         };
-        let mut cmd = Command::new(program);
+        let mut cmd = Command::new(&program);
         cmd.args(self.args())
             .current_dir(&self.dir)
             .stdin(Stdio::null())
