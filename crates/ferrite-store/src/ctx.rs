@@ -6,11 +6,17 @@
 //! change of each key. Handlers therefore call a mutating accessor only when
 //! they will change the key. Collections left empty by a command are deleted
 //! when it finishes.
+//!
+//! Effects (see [`crate::effects`]): a command that went through a mutating
+//! accessor is reported when it finishes, as its argv unless the handler
+//! called [`Ctx::propagate_as`]; keys found expired are reported as `DEL`
+//! at once. Nothing is built while no sink is enabled.
 
 use bytes::Bytes;
 use ferrite_protocol::Protocol;
 use parking_lot::MutexGuard;
 
+use crate::effects::{Effect, EffectSink};
 use crate::error::{StoreError, StoreResult};
 use crate::glob;
 use crate::keyspace::{DbShard, Entry, Shard};
@@ -30,6 +36,14 @@ pub struct Ctx<'a> {
     protocol: Protocol,
     /// Keys (db, key) whose collections may have become empty.
     touched: Vec<(usize, Bytes)>,
+    /// Where effects go; `None` = not recording (no sink, disabled, loading).
+    sink: Option<&'a dyn EffectSink>,
+    /// The database the command was issued in (its effect's db).
+    cmd_db: usize,
+    /// Whether the command changed something (went through `before_write`).
+    wrote: bool,
+    /// The command's effects when not its argv (set by [`Ctx::propagate_as`]).
+    rewrite: Option<Vec<Effect>>,
 }
 
 /// Reaches the value inside a [`Value`] variant, boxed or not.
@@ -111,6 +125,7 @@ impl<'a> Ctx<'a> {
         guards: Vec<(usize, MutexGuard<'a, Shard>)>,
         txn: Option<TxnCtx<'a>>,
         protocol: Protocol,
+        sink: Option<&'a dyn EffectSink>,
     ) -> Ctx<'a> {
         debug_assert!(guards.windows(2).all(|w| w[0].0 < w[1].0));
         Ctx {
@@ -121,6 +136,30 @@ impl<'a> Ctx<'a> {
             txn,
             protocol,
             touched: Vec::new(),
+            sink,
+            cmd_db: db,
+            wrote: false,
+            rewrite: None,
+        }
+    }
+
+    /// Whether this command's effects are being recorded (a sink is enabled).
+    /// Handlers need not check it: [`Ctx::propagate_as`] does.
+    pub fn recording(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Reports this command, if it changes something, as `build()` (run in
+    /// the command's database) instead of its own argv: the rewrite of a
+    /// command whose outcome depends on the clock or on randomness into one
+    /// that replays deterministically (see [`crate::effects`]). `build` runs
+    /// only while effects are recorded. A later call replaces an earlier one.
+    pub fn propagate_as(&mut self, build: impl FnOnce() -> Vec<Bytes>) {
+        if self.sink.is_some() {
+            self.rewrite = Some(vec![Effect {
+                db: self.cmd_db,
+                argv: build(),
+            }]);
         }
     }
 
@@ -200,21 +239,7 @@ impl<'a> Ctx<'a> {
     /// Deletes `key` if expired; returns whether a live entry exists.
     fn expire_if_needed(&mut self, key: &[u8]) -> StoreResult<bool> {
         self.check_declared(key)?;
-        let now = self.now_ms;
-        let store = self.store;
-        let shard = self.db_shard(key)?;
-        let expired = match shard.map.get(key) {
-            None => return Ok(false),
-            Some(entry) => entry.is_expired(now),
-        };
-        if expired {
-            // No undo entry: an expired key is already logically absent.
-            shard.remove(key);
-            shard.touch_watched(key);
-            store.note_expired(1);
-            return Ok(false);
-        }
-        Ok(true)
+        self.exists_unchecked(key)
     }
 
     /// The live entry (value and expiry) at `key`.
@@ -251,6 +276,7 @@ impl<'a> Ctx<'a> {
         }
         shard.touch_watched(key);
         self.store.note_write();
+        self.wrote = true;
         Ok(())
     }
 
@@ -395,8 +421,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// Lazy-expiry check that ignores declared KEYS (keyspace-wide reads).
+    /// A key found expired is deleted and reported as `DEL` at once, in a
+    /// group of its own (even inside a transaction: rollback does not bring
+    /// it back). No undo entry: an expired key is already logically absent.
     fn exists_unchecked(&mut self, key: &[u8]) -> StoreResult<bool> {
-        let now = self.now_ms;
+        let (now, db, sink) = (self.now_ms, self.db, self.sink);
         let store = self.store;
         let shard = self.db_shard(key)?;
         match shard.map.get(key) {
@@ -405,6 +434,7 @@ impl<'a> Ctx<'a> {
                 shard.remove(key);
                 shard.touch_watched(key);
                 store.note_expired(1);
+                Store::report_expired(sink, db, key);
                 Ok(false)
             }
             Some(_) => Ok(true),
@@ -528,12 +558,34 @@ impl<'a> Ctx<'a> {
         }
         if removed > 0 {
             self.store.note_write();
+            self.wrote = true;
         }
         Ok(removed)
     }
 
-    /// Deletes collections the command left empty (called once, after the handler).
-    pub(crate) fn finish(mut self) {
+    /// Deletes collections the command left empty, then reports the
+    /// command's effects if it changed something (called once, after the
+    /// handler, still holding the shard locks so that per-key order of the
+    /// effects is apply order). `argv` is the command as run.
+    pub(crate) fn finish(mut self, argv: &[Bytes]) {
+        self.delete_emptied();
+        let Some(sink) = self.sink else { return };
+        if !self.wrote {
+            return;
+        }
+        let group = self.rewrite.take().unwrap_or_else(|| {
+            vec![Effect {
+                db: self.cmd_db,
+                argv: argv.to_vec(),
+            }]
+        });
+        match &mut self.txn {
+            Some(txn) => txn.effects.extend(group),
+            None => sink.append(&group),
+        }
+    }
+
+    fn delete_emptied(&mut self) {
         let touched = std::mem::take(&mut self.touched);
         for (db, key) in touched {
             self.db = db;

@@ -60,4 +60,6 @@ pub use txn::{Scope, Txn, TxnMode};
 pub use value::{StrValue, Value};
 
 #[cfg(test)]
+mod effects_tests;
+#[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 
 use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -12,6 +12,7 @@ use rand::Rng;
 
 use crate::cmd::{self, CommandSpec};
 use crate::ctx::Ctx;
+use crate::effects::{Effect, EffectSink};
 use crate::error::{LockError, StoreError};
 use crate::keyspace::{Entry, Shard};
 use crate::locks::{Blocked, Locks};
@@ -116,6 +117,11 @@ pub struct Store {
     changes: AtomicU64,
     /// Where the next active expiry cycle starts (shard × db).
     expire_cursor: AtomicUsize,
+    /// Receiver of the effects of every change (the AOF), set once at start-up.
+    sink: OnceLock<Arc<dyn EffectSink>>,
+    /// Test-only clock: when non-zero, the time (Unix ms) every command sees.
+    #[cfg(test)]
+    test_clock_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -159,7 +165,64 @@ impl Store {
             expired_keys: AtomicU64::new(0),
             changes: AtomicU64::new(0),
             expire_cursor: AtomicUsize::new(0),
+            sink: OnceLock::new(),
+            #[cfg(test)]
+            test_clock_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the receiver of the effects of every change (see
+    /// [`crate::effects`]). Call once, at start-up, before serving; the
+    /// sink's [`EffectSink::enabled`] switches reporting on and off at run
+    /// time. Without a sink (or while it is disabled) a write costs one
+    /// atomic load more than before and allocates nothing.
+    ///
+    /// # Panics
+    /// If a sink is already set (a start-up bug: there is one AOF).
+    pub fn set_effect_sink(&self, sink: Arc<dyn EffectSink>) {
+        assert!(
+            self.sink.set(sink).is_ok(),
+            "Store::set_effect_sink called twice"
+        );
+    }
+
+    /// The sink, if set and enabled now.
+    pub(crate) fn recording_sink(&self) -> Option<&dyn EffectSink> {
+        let sink = self.sink.get()?;
+        if sink.enabled() {
+            Some(&**sink)
+        } else {
+            None
+        }
+    }
+
+    /// Reports `DEL key` in `db` (a key deleted because it expired) as a
+    /// group of its own. Call while holding the key's shard lock.
+    pub(crate) fn report_expired(sink: Option<&dyn EffectSink>, db: usize, key: &[u8]) {
+        if let Some(sink) = sink {
+            sink.append(&[Effect {
+                db,
+                argv: vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
+            }]);
+        }
+    }
+
+    /// The current time (Unix ms) commands see.
+    pub(crate) fn now_ms(&self) -> u64 {
+        #[cfg(test)]
+        {
+            let fixed = self.test_clock_ms.load(Ordering::Relaxed);
+            if fixed != 0 {
+                return fixed;
+            }
+        }
+        unix_ms()
+    }
+
+    /// Test hook: fixes the clock every command sees at `ms` (0 = real time).
+    #[cfg(test)]
+    pub(crate) fn set_test_clock(&self, ms: u64) {
+        self.test_clock_ms.store(ms, Ordering::Relaxed);
     }
 
     /// The configuration (shards rounded to a power of two).
@@ -271,13 +334,42 @@ impl Store {
                 return Err(blocked);
             }
         }
-        let mut ctx = Ctx::new(self, db, unix_ms(), guards, None, protocol);
+        let sink = self.recording_sink();
+        let mut ctx = Ctx::new(self, db, self.now_ms(), guards, None, protocol, sink);
         let result = handler(&mut ctx, argv);
-        ctx.finish();
+        ctx.finish(argv);
         Ok(match result {
             Ok(frame) => frame,
             Err(err) => reply::error(&err),
         })
+    }
+
+    /// Runs one data command while loading a snapshot or an append-only file
+    /// at start-up (Redis's `server.loading`): the clock reads 0, so nothing
+    /// expires and no key counts as already expired (TTLs in the records are
+    /// absolute, see [`crate::effects`]); no effect is reported; logical
+    /// locks are ignored (nothing else runs during loading). Errors are
+    /// error frames, as from [`Store::execute`].
+    pub fn execute_loading(&self, db: usize, argv: &[Bytes]) -> Frame {
+        let spec = match cmd::resolve(argv) {
+            Ok(spec) => spec,
+            Err(err) => return reply::error(&err),
+        };
+        let Some(handler) = spec.handler else {
+            return reply::error(&StoreError::NotADataCommand(spec.name));
+        };
+        if db >= self.config.databases {
+            return reply::error(&StoreError::DbIndexOutOfRange);
+        }
+        let keys = spec.keys(argv);
+        let guards = self.lock_for(spec, &keys);
+        let mut ctx = Ctx::new(self, db, 0, guards, None, Protocol::Resp2, None);
+        let result = handler(&mut ctx, argv);
+        ctx.finish(argv);
+        match result {
+            Ok(frame) => frame,
+            Err(err) => reply::error(&err),
+        }
     }
 
     /// Begins a transaction, blocking the thread until its locks are free or
@@ -349,10 +441,15 @@ impl Store {
             flag.store(true, Ordering::Release);
             return WatchHandle { flag };
         };
-        if dbs.map.get(key).is_some_and(|e| e.is_expired(unix_ms())) {
+        if dbs
+            .map
+            .get(key)
+            .is_some_and(|e| e.is_expired(self.now_ms()))
+        {
             dbs.remove(key);
             dbs.touch_watched(key);
             self.note_expired(1);
+            Self::report_expired(self.recording_sink(), db, key);
         }
         dbs.add_watch(key, &flag);
         WatchHandle { flag }
@@ -411,7 +508,7 @@ impl Store {
 
     /// A copy of every live entry of `db` (tests, persistence). O(keys).
     pub fn snapshot_db(&self, db: usize) -> Vec<(Bytes, Entry)> {
-        let now = unix_ms();
+        let now = self.now_ms();
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock();
@@ -439,6 +536,7 @@ impl Store {
         let mut sampled = 0usize;
         let mut deleted = 0usize;
         let mut rng = rand::rng();
+        let sink = self.recording_sink();
         for step in 0..slots {
             if sampled >= budget {
                 break;
@@ -456,7 +554,7 @@ impl Store {
             if !dbs.watched.is_empty() && rng.random_range(0..16) == 0 {
                 dbs.prune_watches();
             }
-            let now = unix_ms();
+            let now = self.now_ms();
             loop {
                 let n = per_round.min(dbs.volatile.len()).min(budget - sampled);
                 if n == 0 {
@@ -476,6 +574,7 @@ impl Store {
                         Some(at) if now > at => {
                             dbs.remove(&key);
                             dbs.touch_watched(&key);
+                            Self::report_expired(sink, db, &key);
                             expired_now += 1;
                         }
                         Some(at) => {

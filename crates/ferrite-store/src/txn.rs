@@ -8,6 +8,7 @@ use bytes::Bytes;
 use ferrite_protocol::Protocol;
 use hashbrown::{HashMap, HashSet};
 
+use crate::effects::Effect;
 use crate::error::StoreError;
 use crate::keyspace::Entry;
 use crate::locks::{TxnId, Want};
@@ -64,6 +65,9 @@ impl UndoLog {
 pub(crate) struct TxnCtx<'t> {
     pub(crate) declared: Option<&'t HashSet<Bytes>>,
     pub(crate) undo: &'t mut UndoLog,
+    /// Effects of the transaction's commands so far, appended as one group
+    /// at commit.
+    pub(crate) effects: &'t mut Vec<Effect>,
 }
 
 /// A borrowed or shared store.
@@ -99,6 +103,8 @@ pub struct Txn<'s> {
     deadline: Option<Instant>,
     now_ms: u64,
     undo: UndoLog,
+    /// Effects of the commands run so far (only while the sink is enabled).
+    effects: Vec<Effect>,
     protocol: Protocol,
     finished: bool,
 }
@@ -130,6 +136,7 @@ impl<'s> Txn<'s> {
                 enabled: true,
                 recorded: HashMap::new(),
             },
+            effects: Vec::new(),
             protocol: Protocol::Resp2,
             finished: false,
         }
@@ -175,7 +182,7 @@ impl<'s> Txn<'s> {
             }
             txn.holding = true;
         }
-        txn.now_ms = crate::store::unix_ms();
+        txn.now_ms = txn.store.now_ms();
         Ok(txn)
     }
 
@@ -195,7 +202,7 @@ impl<'s> Txn<'s> {
             }
             txn.holding = true;
         }
-        txn.now_ms = crate::store::unix_ms();
+        txn.now_ms = txn.store.now_ms();
         Ok(txn)
     }
 
@@ -266,6 +273,7 @@ impl<'s> Txn<'s> {
         }
         let store: &Store = &self.store;
         let guards = store.lock_for(spec, &keys);
+        let sink = store.recording_sink();
         let mut ctx = crate::Ctx::new(
             store,
             self.db,
@@ -274,28 +282,53 @@ impl<'s> Txn<'s> {
             Some(TxnCtx {
                 declared: self.declared.as_ref(),
                 undo: &mut self.undo,
+                effects: &mut self.effects,
             }),
             self.protocol,
+            sink,
         );
         let result = handler(&mut ctx, argv);
-        ctx.finish();
+        ctx.finish(argv);
         result
     }
 
-    /// Keeps every change and releases the locks.
+    /// Keeps every change, reports their effects as one group (see
+    /// [`crate::effects`]) and releases the locks.
     pub fn commit(mut self) {
         self.undo.recorded.clear();
+        self.report_effects();
         self.finish();
     }
 
     /// Restores every key the transaction changed (values and TTLs) and
-    /// releases the locks.
+    /// releases the locks. With undo disabled ([`Txn::disable_undo`]) the
+    /// changes stay, so their effects are reported as at commit.
     pub fn rollback(mut self) {
         self.undo_all();
         self.finish();
     }
 
+    /// Appends the buffered effects as one group (called before the logical
+    /// locks are released, so nothing else touched these keys meanwhile).
+    fn report_effects(&mut self) {
+        let effects = std::mem::take(&mut self.effects);
+        if effects.is_empty() {
+            return;
+        }
+        // The sink may have been disabled since: the effects were built while
+        // it was on, and a disabled sink ignores them anyway.
+        if let Some(sink) = self.store.recording_sink() {
+            sink.append(&effects);
+        }
+    }
+
     fn undo_all(&mut self) {
+        if !self.undo.enabled {
+            // Nothing can be undone: the changes stay, and so must their effects.
+            self.report_effects();
+            return;
+        }
+        self.effects.clear();
         let recorded = std::mem::take(&mut self.undo.recorded);
         for (db, keys) in recorded {
             for (key, prior) in keys {

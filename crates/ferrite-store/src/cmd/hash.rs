@@ -396,6 +396,15 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             hash.insert(Bytes::copy_from_slice(&argv[2]), text.clone());
         }
     }
+    // The long-double sum is platform arithmetic: replay the result.
+    ctx.propagate_as(|| {
+        vec![
+            Bytes::from_static(b"HSET"),
+            argv[1].clone(),
+            argv[2].clone(),
+            text.clone(),
+        ]
+    });
     Ok(reply::bulk(text))
 }
 

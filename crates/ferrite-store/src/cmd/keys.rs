@@ -146,10 +146,14 @@ fn expire_generic(
     if flags.lt && current.is_some_and(|c| when >= c) {
         return Ok(reply::int(0));
     }
+    // Flags held and relative times are resolved: replay as an absolute
+    // PEXPIREAT (or DEL when the time has passed).
     if when <= now {
         ctx.remove(&argv[1])?;
+        ctx.propagate_as(|| crate::effects::del(&argv[1]));
     } else {
         ctx.set_expire(&argv[1], Some(when as u64))?;
+        ctx.propagate_as(|| crate::effects::pexpireat(&argv[1], when as u64));
     }
     Ok(reply::int(1))
 }

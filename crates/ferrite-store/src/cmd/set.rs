@@ -256,9 +256,11 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
             return Ok(reply::null());
         }
         let i = rand::rng().random_range(0..set.len());
-        return Ok(set
-            .swap_remove_index(i)
-            .map_or_else(reply::null, reply::bulk));
+        let popped = set.swap_remove_index(i);
+        if let Some(member) = &popped {
+            ctx.propagate_as(|| crate::effects::srem(&argv[1], std::slice::from_ref(member)));
+        }
+        return Ok(popped.map_or_else(reply::null, reply::bulk));
     }
     if argv.len() > 3 {
         return Err(StoreError::Syntax);
@@ -281,20 +283,23 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     if count >= set.len() {
         let members = ordered_members(set, max);
         ctx.remove(&argv[1])?;
+        ctx.propagate_as(|| crate::effects::del(&argv[1]));
         return Ok(reply::bulk_set(members));
     }
     let Some(set) = ctx.set_mut(&argv[1])? else {
         return Ok(reply::set(Vec::new()));
     };
     let mut rng = rand::rng();
-    let mut out = Vec::with_capacity(count);
+    let mut popped = Vec::with_capacity(count);
     for _ in 0..count {
         let i = rng.random_range(0..set.len());
         if let Some(m) = set.swap_remove_index(i) {
-            out.push(reply::bulk(m));
+            popped.push(m);
         }
     }
-    Ok(reply::set(out))
+    // Random choice: replay as the removal of the members popped.
+    ctx.propagate_as(|| crate::effects::srem(&argv[1], &popped));
+    Ok(reply::set(popped.into_iter().map(reply::bulk).collect()))
 }
 
 /// SRANDMEMBER key [count]

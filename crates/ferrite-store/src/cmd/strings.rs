@@ -298,7 +298,32 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     } else {
         ctx.insert(key, value, expire_at)?;
     }
+    if argv.len() > 3 {
+        // NX/XX held and GET only read: replay as a plain SET with an
+        // absolute expiry (or KEEPTTL).
+        ctx.propagate_as(|| match expire_at {
+            Some(at) => set_pxat(key, &argv[2], at),
+            None if keepttl => vec![
+                Bytes::from_static(b"SET"),
+                key.clone(),
+                argv[2].clone(),
+                Bytes::from_static(b"KEEPTTL"),
+            ],
+            None => vec![Bytes::from_static(b"SET"), key.clone(), argv[2].clone()],
+        });
+    }
     Ok(old.unwrap_or_else(reply::ok))
+}
+
+/// The effect `SET key value PXAT at` (absolute expiry, Unix ms).
+fn set_pxat(key: &Bytes, value: &Bytes, at: u64) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        value.clone(),
+        Bytes::from_static(b"PXAT"),
+        Bytes::from(at.to_string()),
+    ]
 }
 
 fn expire_option(opt: &[u8]) -> Option<ExpireOpt> {
@@ -328,6 +353,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 fn setex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let at = absolute_expiry(ctx, ExpireOpt::Ex, &argv[2], "setex")?;
     ctx.insert(&argv[1], Value::string(&argv[3]), Some(at))?;
+    ctx.propagate_as(|| set_pxat(&argv[1], &argv[3], at));
     Ok(reply::ok())
 }
 
@@ -335,6 +361,7 @@ fn setex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
 fn psetex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let at = absolute_expiry(ctx, ExpireOpt::Px, &argv[2], "psetex")?;
     ctx.insert(&argv[1], Value::string(&argv[3]), Some(at))?;
+    ctx.propagate_as(|| set_pxat(&argv[1], &argv[3], at));
     Ok(reply::ok())
 }
 
@@ -433,6 +460,15 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     let text = Bytes::from(sum.to_human_string());
     let value = Value::String(StrValue::from_bytes(text.clone()));
     ctx.insert_keep_ttl(key, value)?;
+    // The long-double sum is platform arithmetic: replay the result.
+    ctx.propagate_as(|| {
+        vec![
+            Bytes::from_static(b"SET"),
+            key.clone(),
+            text.clone(),
+            Bytes::from_static(b"KEEPTTL"),
+        ]
+    });
     Ok(reply::bulk(text))
 }
 
@@ -547,6 +583,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     };
     let bytes = value.to_bytes();
     ctx.remove(&argv[1])?;
+    ctx.propagate_as(|| crate::effects::del(&argv[1]));
     Ok(reply::bulk(bytes))
 }
 
@@ -583,12 +620,15 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     match expire_at {
         Some((ExpireOpt::ExAt | ExpireOpt::PxAt, at)) if at <= ctx.now_ms() => {
             ctx.remove(key)?;
+            ctx.propagate_as(|| crate::effects::del(key));
         }
         Some((_, at)) => {
             ctx.set_expire(key, Some(at))?;
+            ctx.propagate_as(|| crate::effects::pexpireat(key, at));
         }
         None if persist && ctx.expire_at(key)?.flatten().is_some() => {
             ctx.set_expire(key, None)?;
+            ctx.propagate_as(|| vec![Bytes::from_static(b"PERSIST"), key.clone()]);
         }
         None => {}
     }
