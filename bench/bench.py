@@ -59,6 +59,9 @@ class Settings:
         self.mem_keys = env_int("MEM_KEYS", 1_000_000)
         self.step_timeout_s = env_int("STEP_TIMEOUT_S", 300)
         self.skip_wasm = os.environ.get("SKIP_WASM", "0") == "1"
+        self.skip_memory = os.environ.get("SKIP_MEMORY", "0") == "1"
+        # WORKLOADS=GET,rate_limit,noop: only the rows whose name starts with one of these.
+        self.workloads = [w.strip().lower() for w in os.environ.get("WORKLOADS", "").split(",") if w.strip()]
         self.redis_bin = os.environ.get("REDIS_BIN", "redis-server")
         self.ferrite_bin = os.environ["FERRITE_BIN"]
         self.ferrite_args = os.environ.get("FERRITE_ARGS", "").split()
@@ -670,6 +673,10 @@ def metadata(settings):
 def main():
     settings = Settings()
     table = workloads()
+    if settings.workloads:
+        table = [w for w in table if w.name.split(" ")[0].lower() in settings.workloads]
+        if not table:
+            sys.exit(f"bench: WORKLOADS={os.environ['WORKLOADS']!r} selects no workload")
     errors = []
     redis = Server(settings, "redis", settings.redis_bin, [])
     ferrite = Server(settings, "ferrite", settings.ferrite_bin, settings.ferrite_args)
@@ -686,9 +693,13 @@ def main():
           f"{settings.rounds} rounds, P1 {settings.requests_p1:,} / P16 {settings.requests_p16:,} "
           f"requests per run, {settings.clients} clients", flush=True)
     try:
-        print(f"bench: memory ({settings.mem_keys:,} SETs, 8-byte values, P64) ...", flush=True)
-        memory = memory_phase(settings, redis, ferrite, errors)
-        for label in ("redis", "ferrite"):
+        if settings.skip_memory:
+            print("bench: SKIP_MEMORY=1, no memory phase", flush=True)
+            memory = {}
+        else:
+            print(f"bench: memory ({settings.mem_keys:,} SETs, 8-byte values, P64) ...", flush=True)
+            memory = memory_phase(settings, redis, ferrite, errors)
+        for label in memory:
             m = memory[label]
             print(f"  {label}: dbsize {m['dbsize']}, used_memory {fmt_bytes(m['used_memory'])}, "
                   f"rss {fmt_bytes(m['used_memory_rss'])}, VmRSS {fmt_bytes(m['vm_rss'])}", flush=True)

@@ -23,6 +23,10 @@
 #   SKIP_WASM=1          a WASM workload that is not available (module not
 #                        built, WASM.LOAD error) does not make the exit status
 #                        non-zero; the row still says why
+#   WORKLOADS=a,b        only these rows, by the first word of their name
+#                        (SET GET INCR LPUSH HSET ZADD rate_limit noop),
+#                        e.g. WORKLOADS=GET,rate_limit,noop for the WASM work
+#   SKIP_MEMORY=1        no memory phase (the table says "not measured")
 #   STEP_TIMEOUT_S=300   limit of one redis-benchmark run
 #   BUILD_TIMEOUT_S=3600 limit of each build step
 #   FERRITE_BIN=path     server to measure as "ferrite" instead of building
@@ -59,7 +63,7 @@ case $REDIS_BIN in /*) ;; *) REDIS_BIN=$ROOT/$REDIS_BIN ;; esac
 
 # The exact command, for the report: the settings given in the environment.
 BENCH_COMMAND=""
-for var in ROUNDS REQUESTS REQUESTS_P16 CLIENTS KEYSPACE MEM_KEYS SKIP_WASM FERRITE_BIN FERRITE_ARGS \
+for var in ROUNDS REQUESTS REQUESTS_P16 CLIENTS KEYSPACE MEM_KEYS SKIP_WASM WORKLOADS SKIP_MEMORY FERRITE_BIN FERRITE_ARGS \
            REDIS_BIN_GIVEN RATE_LIMIT_WASM; do
     if [ -n "${!var:-}" ]; then
         BENCH_COMMAND+="${var%_GIVEN}=${!var} "

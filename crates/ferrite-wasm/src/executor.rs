@@ -34,8 +34,19 @@ pub const NAME_BYTES_MAX: usize = 256;
 pub const CALL_ARGS_MAX: usize = 1024 * 1024;
 /// Interval of the epoch ticker that preempts running guests.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// Most CPU time an inline attempt ([`WasmExecutor::try_execute_inline`])
+/// uses on the caller's thread before it is stopped, rolled back and handed
+/// back. Checked at each [`EPOCH_TICK`], so the thread is held at most about
+/// `INLINE_BUDGET + EPOCH_TICK` of CPU (plus one host call).
+pub const INLINE_BUDGET: Duration = Duration::from_micros(500);
+/// After an inline attempt of a function used up [`INLINE_BUDGET`], the
+/// function's calls skip the inline attempt for this long (in ms).
+const INLINE_BACKOFF_MS: u64 = 1000;
 /// How often the pool keeper wakes up on its own.
 const KEEPER_INTERVAL: Duration = Duration::from_millis(50);
+/// Per freed instance slot, most bytes of linear memory (and of table)
+/// reset in place rather than decommitted (see `new_engine`).
+const RESET_KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
 /// Wasm page size.
 const PAGE_BYTES: u64 = 65536;
 
@@ -222,9 +233,26 @@ fn new_engine(limits: &ResourceLimits, instances_max: u32) -> Result<Engine, Was
         .max_tables_per_module(1)
         .table_elements(100_000)
         .max_memory_size(crate::limits::MEMORY_BYTES_MAX);
-    let mut pooled = config.clone();
-    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-    match Engine::new(&pooled) {
+    // A freed slot is reset to the module's image for its next instance. With
+    // PAGEMAP_SCAN (Linux 6.7+) only the pages the call dirtied are copied
+    // back (up to RESET_KEEP_RESIDENT_BYTES) and stay mapped: no madvise and
+    // no page fault per call. Without it, wasmtime's default (madvise) is
+    // kept: a memset of that many bytes per call would cost more.
+    let mut scanned = pooling.clone();
+    scanned
+        .pagemap_scan(wasmtime::Enabled::Yes)
+        .linear_memory_keep_resident(RESET_KEEP_RESIDENT_BYTES)
+        .table_keep_resident(RESET_KEEP_RESIDENT_BYTES);
+    let with = |pooling: PoolingAllocationConfig| {
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        Engine::new(&pooled)
+    };
+    let engine = with(scanned).or_else(|e| {
+        tracing::info!(target: "ferrite::wasm", "PAGEMAP_SCAN unavailable ({e}); freed instances are reset with madvise");
+        with(pooling)
+    });
+    match engine {
         Ok(engine) => Ok(engine),
         Err(e) => {
             // The pooling allocator reserves virtual memory up front; where
@@ -309,6 +337,9 @@ struct Pool {
     ready: Mutex<Vec<Ready>>,
     /// Instances checked out by running calls.
     running: AtomicUsize,
+    /// Calls waiting in [`acquire_slot`]: a finished call signals
+    /// `slot_freed` only when there are some.
+    slot_waiters: AtomicUsize,
     slot_lock: Mutex<()>,
     slot_freed: Condvar,
     /// Unix ms of the last call (for the idle timeout).
@@ -331,6 +362,9 @@ struct Function {
     min_memory_bytes: u64,
     /// `max_instances` of the pool configuration.
     pool_max: usize,
+    /// Unix ms before which calls skip the inline attempt (a recent call
+    /// ran longer than [`INLINE_BUDGET`]).
+    inline_after_ms: AtomicU64,
 }
 
 /// Options of [`WasmExecutor::load_with`].
@@ -371,6 +405,32 @@ pub struct CallRequest {
     pub db: usize,
     /// WASM.CALLREAD.
     pub mode: AccessMode,
+}
+
+/// What [`WasmExecutor::try_execute_inline`] did with a call.
+#[derive(Debug)]
+pub enum Inline {
+    /// The call ran to its end on the caller's thread: its reply (error
+    /// replies included).
+    Done(Frame),
+    /// The call did not run here and nothing of it is visible (it would
+    /// have waited for a lock, a slot or a sleep, uses the network, or ran
+    /// past [`INLINE_BUDGET`]): run it with [`WasmExecutor::execute`] on a
+    /// thread that may block.
+    Deferred(CallRequest),
+}
+
+/// How [`WasmExecutor::execute_with`] ended.
+enum Outcome {
+    Done(Result<Frame, WasmError>),
+    Deferred(CallRequest),
+}
+
+/// How [`WasmExecutor::run_call`] ended.
+enum Run {
+    Done(Result<Frame, WasmError>),
+    /// Inline attempt given up and rolled back; the call's arguments back.
+    Deferred(Vec<Bytes>),
 }
 
 /// Description of one export (WASM.INFO).
@@ -528,6 +588,7 @@ impl WasmExecutor {
             pool: Pool {
                 ready: Mutex::new(Vec::new()),
                 running: AtomicUsize::new(0),
+                slot_waiters: AtomicUsize::new(0),
                 slot_lock: Mutex::new(()),
                 slot_freed: Condvar::new(),
                 last_used_ms: AtomicU64::new(unix_ms(SystemTime::now())),
@@ -535,6 +596,7 @@ impl WasmExecutor {
             loaded_at: SystemTime::now(),
             min_memory_bytes,
             pool_max: inner.pool.max_instances,
+            inline_after_ms: AtomicU64::new(0),
         });
         // Instantiate once now so that link-time and start-function failures
         // refuse the load instead of every call.
@@ -666,53 +728,101 @@ impl WasmExecutor {
             Some(k) => KeyScope::Keys(bytes[..k].to_vec()),
             None => KeyScope::Lazy,
         };
-        let frame = self.run_call(
-            &*keyspace, &f, &export, scope, bytes, numkeys, context.db, mode,
-        )?;
+        let frame = match self.run_call(
+            &*keyspace, &f, export, scope, bytes, numkeys, context.db, mode, false,
+        ) {
+            Run::Done(result) => result?,
+            Run::Deferred(_) => unreachable!("a blocking call is never deferred"),
+        };
         Ok(WasmValue::from_frame(&frame))
     }
 
     /// Runs a call as the server makes it (`WASM.CALL name KEYS … ARGS …`)
     /// against `keyspace` and returns the reply. Errors are `Err`; use
-    /// [`WasmError::reply_text`] for the client's error reply.
+    /// [`WasmError::reply_text`] for the client's error reply. May block
+    /// (locks, instance slots, sleeps, network) until the call's deadline.
     pub fn execute(
         &self,
         keyspace: &dyn Keyspace,
         request: CallRequest,
     ) -> Result<Frame, WasmError> {
-        let (module, entry) = match request.function.split_once('.') {
-            Some((m, e)) => (m, Some(e)),
-            None => (request.function.as_str(), None),
-        };
-        let f = self.function(module)?;
-        let export = match entry {
-            Some(e) => find_export(&f, e)?,
-            None => find_export(&f, module).or_else(|err| match f.exports.as_slice() {
-                [only] => Ok(only.clone()),
-                _ => Err(err),
-            })?,
-        };
-        let numkeys = request.keys.as_ref().map_or(0, Vec::len);
-        if numkeys.saturating_add(request.args.len()) > CALL_ARGS_MAX {
-            return Err(WasmError::BadArguments(format!(
-                "ERR at most {CALL_ARGS_MAX} arguments"
-            )));
+        match self.execute_with(keyspace, request, false) {
+            Outcome::Done(result) => result,
+            Outcome::Deferred(_) => unreachable!("a blocking call is never deferred"),
         }
-        let (scope, mut args) = match request.keys {
+    }
+
+    /// Tries to run a call on the caller's thread without ever blocking it
+    /// for long (an I/O thread): only a function without the `http`
+    /// capability whose recent calls were short, and only if its locks and
+    /// an instance slot are free right now. The call runs with a budget of
+    /// [`INLINE_BUDGET`]; if it overruns it, or would wait (a lazy keyspace
+    /// lock, a WASI sleep), it is stopped, rolled back (no write visible,
+    /// its instance discarded) and handed back as [`Inline::Deferred`] for
+    /// [`execute`](Self::execute), which runs it from the start. Log lines
+    /// are the only trace such an attempt can leave.
+    pub fn try_execute_inline(&self, keyspace: &dyn Keyspace, request: CallRequest) -> Inline {
+        match self.execute_with(keyspace, request, true) {
+            Outcome::Done(Ok(frame)) => Inline::Done(frame),
+            Outcome::Done(Err(e)) => Inline::Done(Frame::Error(Bytes::from(e.reply_text()))),
+            Outcome::Deferred(request) => Inline::Deferred(request),
+        }
+    }
+
+    /// The common part of [`execute`](Self::execute) and
+    /// [`try_execute_inline`](Self::try_execute_inline).
+    fn execute_with(&self, keyspace: &dyn Keyspace, request: CallRequest, inline: bool) -> Outcome {
+        let CallRequest {
+            function,
+            keys,
+            args: rest,
+            db,
+            mode,
+        } = request;
+        let (module, entry) = match function.split_once('.') {
+            Some((m, e)) => (m, Some(e)),
+            None => (function.as_str(), None),
+        };
+        let f = match self.function(module) {
+            Ok(f) => f,
+            Err(e) => return Outcome::Done(Err(e)),
+        };
+        let export = match entry {
+            Some(e) => find_export(&f, e),
+            None => find_export(&f, module).or_else(|err| match f.exports.as_slice() {
+                [only] => Ok(only),
+                _ => Err(err),
+            }),
+        };
+        let export = match export {
+            Ok(export) => export,
+            Err(e) => return Outcome::Done(Err(e)),
+        };
+        let numkeys = keys.as_ref().map_or(0, Vec::len);
+        if numkeys.saturating_add(rest.len()) > CALL_ARGS_MAX {
+            return Outcome::Done(Err(WasmError::BadArguments(format!(
+                "ERR at most {CALL_ARGS_MAX} arguments"
+            ))));
+        }
+        let keyed = keys.is_some();
+        let (scope, mut args) = match keys {
             Some(keys) => (KeyScope::Keys(keys.clone()), keys),
             None => (KeyScope::Lazy, Vec::new()),
         };
-        args.extend(request.args);
-        self.run_call(
-            keyspace,
-            &f,
-            &export,
-            scope,
-            args,
-            numkeys,
-            request.db,
-            request.mode,
-        )
+        args.extend(rest);
+        match self.run_call(keyspace, &f, export, scope, args, numkeys, db, mode, inline) {
+            Run::Done(result) => Outcome::Done(result),
+            Run::Deferred(mut args) => {
+                let rest = args.split_off(numkeys);
+                Outcome::Deferred(CallRequest {
+                    function,
+                    keys: keyed.then_some(args),
+                    args: rest,
+                    db,
+                    mode,
+                })
+            }
+        }
     }
 
     /// Like [`execute`](Self::execute), with errors as error replies.
@@ -789,6 +899,9 @@ impl WasmExecutor {
         instantiate(&self.inner, f)
     }
 
+    /// Runs one call on a fresh instance. `inline`: never wait (see
+    /// [`try_execute_inline`](Self::try_execute_inline)); anything that
+    /// would, gives the call up as [`Run::Deferred`].
     #[allow(clippy::too_many_arguments, reason = "internal; every field of a call")]
     fn run_call(
         &self,
@@ -800,31 +913,57 @@ impl WasmExecutor {
         numkeys: usize,
         db: usize,
         mode: AccessMode,
-    ) -> Result<Frame, WasmError> {
+        inline: bool,
+    ) -> Run {
         let started = Instant::now();
         let config = f.config.lock().clone();
+        if inline && !inline_allowed(f, &config) {
+            return Run::Deferred(args);
+        }
+        let inline_cpu_start = inline.then(host::thread_cpu_time);
         let deadline = started + config.limits.max_time;
         let timeout_ms = config.limits.timeout_ms();
-        let _slot = acquire_slot(f, deadline, timeout_ms)?;
-        f.pool
-            .last_used_ms
-            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
-
-        let popped = f.pool.ready.lock().pop();
-        let refill = f.pool.ready.lock().len() < self.inner.pool.min_instances;
-        if refill {
-            self.nudge_keeper();
-        }
+        let _slot = if inline {
+            match try_acquire_slot(f) {
+                Some(slot) => slot,
+                None => return Run::Deferred(args),
+            }
+        } else {
+            match acquire_slot(f, deadline, timeout_ms) {
+                Ok(slot) => slot,
+                Err(e) => return Run::Done(Err(e)),
+            }
+        };
         let fail = |e: WasmError| {
             f.stats.record(false, started.elapsed(), 0, 0);
             e
         };
+        // Inline: the locks first, so that a busy key costs no instance.
+        let (mut txn, mut scope) = (None, Some(scope));
+        if inline {
+            match keyspace.try_begin(db, scope.take().unwrap_or(KeyScope::Lazy), mode) {
+                Ok(Some(t)) => txn = Some(t),
+                Ok(None) => return Run::Deferred(args),
+                Err(e) => return Run::Done(Err(fail(e))),
+            }
+        }
+        f.pool
+            .last_used_ms
+            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+
+        // An empty pool means calls come faster than the keeper refills it
+        // (every KEEPER_INTERVAL): instantiating here is then cheaper than
+        // waking the keeper thread for every call.
+        let popped = f.pool.ready.lock().pop();
         let Ready {
             mut store,
             instance,
         } = match popped {
             Some(r) => r,
-            None => self.instantiate(f).map_err(fail)?,
+            None => match self.instantiate(f) {
+                Ok(r) => r,
+                Err(e) => return Run::Done(Err(fail(e))),
+            },
         };
 
         // Per-call state: limits, permissions, arguments, deadline.
@@ -843,19 +982,52 @@ impl WasmExecutor {
                 env: None,
                 http_timeout_ms: self.inner.http_timeout_ms,
                 http_body_bytes_max: self.inner.http_body_bytes_max,
+                inline_until: inline_cpu_start.map(|t| t + INLINE_BUDGET),
+                deferred: false,
             };
             state.limiter.memory_bytes_max = config.limits.max_memory;
             set_wasi_capabilities(state, permissions);
+            state.wasi.inline = inline;
+            state.wasi.deferred = false;
         }
-        set_budget(&mut store, &config.limits).map_err(fail)?;
+        if let Err(e) = set_budget(&mut store, &config.limits) {
+            return Run::Done(Err(fail(e)));
+        }
 
-        let txn = keyspace.begin(db, scope, mode, deadline).map_err(fail)?;
+        let txn = match txn {
+            Some(txn) => txn,
+            None => match keyspace.begin(
+                db,
+                scope.take().unwrap_or(KeyScope::Lazy),
+                mode,
+                deadline,
+            ) {
+                Ok(txn) => txn,
+                Err(e) => return Run::Done(Err(fail(e))),
+            },
+        };
         let mut env = CallEnv { keyspace, txn };
         store.data_mut().call.env = Some(EnvPtr::new(&mut env));
         let outcome = run_entry(&mut store, &instance, f, export, timeout_ms);
         // The pointer must not outlive `env`.
         store.data_mut().call.env = None;
-        store.data_mut().wasi.finish();
+        let state = store.data_mut();
+        if state.call.deferred || state.wasi.deferred {
+            // The attempt is void: undo its writes, drop its instance. If it
+            // used up its budget, the function's next calls skip the inline
+            // attempt for a while (a wait it would have made does not count).
+            if let Some(cpu_start) = inline_cpu_start {
+                if host::thread_cpu_time().saturating_sub(cpu_start) >= INLINE_BUDGET {
+                    f.inline_after_ms.store(
+                        unix_ms(SystemTime::now()).saturating_add(INLINE_BACKOFF_MS),
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+            env.txn.rollback();
+            return Run::Deferred(std::mem::take(&mut state.call.args));
+        }
+        state.wasi.finish();
         let outcome = match outcome {
             Ok(Frame::Error(text)) => Err(WasmError::GuestError(
                 String::from_utf8_lossy(&text).into_owned(),
@@ -876,8 +1048,16 @@ impl WasmExecutor {
             .map_or(0, |m| m.data_size(&store) as u64);
         f.stats
             .record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
-        outcome
+        Run::Done(outcome)
     }
+}
+
+/// Whether calls of `f` may try to run inline now: not with the `http`
+/// capability (a request blocks), not soon after a call that ran longer
+/// than [`INLINE_BUDGET`].
+fn inline_allowed(f: &Function, config: &FunctionConfig) -> bool {
+    !config.permissions.capabilities.contains(Capability::Http)
+        && unix_ms(SystemTime::now()) >= f.inline_after_ms.load(Ordering::Relaxed)
 }
 
 fn validate_name(name: &str) -> Result<(), WasmError> {
@@ -928,11 +1108,10 @@ fn min_memory_bytes(module: &Module) -> Result<u64, WasmError> {
     Ok(min)
 }
 
-fn find_export(f: &Function, entry: &str) -> Result<ExportInfo, WasmError> {
+fn find_export<'f>(f: &'f Function, entry: &str) -> Result<&'f ExportInfo, WasmError> {
     f.exports
         .iter()
         .find(|e| e.name == entry)
-        .cloned()
         .ok_or_else(|| WasmError::ExportNotFound {
             module: f.name.to_string(),
             export: entry.to_string(),
@@ -972,6 +1151,8 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
             env: None,
             http_timeout_ms: inner.http_timeout_ms,
             http_body_bytes_max: inner.http_body_bytes_max,
+            inline_until: None,
+            deferred: false,
         },
         limiter: Limiter {
             memory_bytes_max: config.limits.max_memory,
@@ -980,8 +1161,14 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
     };
     let mut store = Store::new(&inner.engine, state);
     store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_callback(|ctx| {
-        let call = &ctx.data().call;
+    store.epoch_deadline_callback(|mut ctx| {
+        let call = &mut ctx.data_mut().call;
+        if call
+            .inline_until
+            .is_some_and(|until| host::thread_cpu_time() >= until)
+        {
+            return host::defer(call);
+        }
         if Instant::now() >= call.deadline {
             Err(wasmtime::Error::new(Raise(WasmError::Timeout(
                 call.timeout_ms,
@@ -1007,10 +1194,33 @@ struct Slot<'a> {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.pool.running.fetch_sub(1, Ordering::AcqRel);
-        let _guard = self.pool.slot_lock.lock();
-        self.pool.slot_freed.notify_one();
+        // SeqCst pairs with `acquire_slot`: either the waiter sees this
+        // slot free, or this sees the waiter (and signals under the lock
+        // the waiter holds until it sleeps).
+        self.pool.running.fetch_sub(1, Ordering::SeqCst);
+        if self.pool.slot_waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.pool.slot_lock.lock();
+            self.pool.slot_freed.notify_one();
+        }
     }
+}
+
+/// A slot if one is free now.
+fn try_acquire_slot(f: &Function) -> Option<Slot<'_>> {
+    let pool = &f.pool;
+    let mut running = pool.running.load(Ordering::Acquire);
+    while running < f.pool_max {
+        match pool.running.compare_exchange(
+            running,
+            running + 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return Some(Slot { pool }),
+            Err(now) => running = now,
+        }
+    }
+    None
 }
 
 fn acquire_slot(f: &Function, deadline: Instant, timeout_ms: u64) -> Result<Slot<'_>, WasmError> {
@@ -1029,10 +1239,14 @@ fn acquire_slot(f: &Function, deadline: Instant, timeout_ms: u64) -> Result<Slot
             continue;
         }
         let mut guard = pool.slot_lock.lock();
-        if pool.running.load(Ordering::Acquire) < max {
+        pool.slot_waiters.fetch_add(1, Ordering::SeqCst);
+        if pool.running.load(Ordering::SeqCst) < max {
+            pool.slot_waiters.fetch_sub(1, Ordering::SeqCst);
             continue;
         }
-        if pool.slot_freed.wait_until(&mut guard, deadline).timed_out() {
+        let timed_out = pool.slot_freed.wait_until(&mut guard, deadline).timed_out();
+        pool.slot_waiters.fetch_sub(1, Ordering::SeqCst);
+        if timed_out {
             return Err(WasmError::Timeout(timeout_ms));
         }
     }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ferrite_protocol::Frame;
@@ -39,6 +39,49 @@ pub const TABLE_ELEMENTS_MAX: usize = 1_000_000;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct Raise(pub(crate) WasmError);
+
+/// Raised in an inline attempt (`WasmExecutor::try_execute_inline`) when
+/// the call would have to wait (a lock, a sleep) or overran its inline
+/// budget: the attempt is rolled back and the call runs again, from the
+/// start, on a blocking thread. Guests cannot catch it.
+#[derive(Debug, thiserror::Error)]
+#[error("call deferred to a blocking thread")]
+pub(crate) struct Defer;
+
+/// CPU time of the calling thread. An inline attempt's budget counts this,
+/// not wall time: on a busy machine the thread may be preempted in the
+/// middle of a short call, which is no reason to take the call off the I/O
+/// thread.
+#[cfg(unix)]
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the
+    // call; CLOCK_THREAD_CPUTIME_ID is supported on every unix we build for.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Elsewhere: wall time since the first use (preemption counts too).
+#[cfg(not(unix))]
+pub(crate) fn thread_cpu_time() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Marks the running call as deferred and returns the error that unwinds it.
+pub(crate) fn defer<T>(call: &mut CallState) -> wasmtime::Result<T> {
+    call.deferred = true;
+    Err(wasmtime::Error::new(Defer))
+}
 
 fn raise<T>(e: WasmError) -> wasmtime::Result<T> {
     Err(wasmtime::Error::new(Raise(e)))
@@ -82,6 +125,11 @@ pub(crate) struct CallState {
     pub(crate) env: Option<EnvPtr>,
     pub(crate) http_timeout_ms: u64,
     pub(crate) http_body_bytes_max: usize,
+    /// Inline attempt: its budget ends when the thread's CPU time
+    /// ([`thread_cpu_time`]) reaches this (checked at every epoch tick).
+    pub(crate) inline_until: Option<Duration>,
+    /// The inline attempt was given up ([`Defer`]); its outcome is void.
+    pub(crate) deferred: bool,
 }
 
 /// The memory limit of a store.
@@ -186,7 +234,13 @@ fn run(
                 info.keyspace_wide = false;
             }
             match permissions.check(&function, &info, read_only) {
-                Ok(()) => env.txn.execute(argv),
+                Ok(()) => {
+                    let frame = env.txn.execute(argv);
+                    if env.txn.would_block() {
+                        return defer(&mut caller.data_mut().call);
+                    }
+                    frame
+                }
                 Err(text) if errors == Errors::Raise => {
                     return raise(WasmError::PermissionDenied(text))
                 }
@@ -207,7 +261,13 @@ fn run(
             }
             Frame::Error(Bytes::from(text))
         }
-        None => env.txn.execute(argv),
+        None => {
+            let frame = env.txn.execute(argv);
+            if env.txn.would_block() {
+                return defer(&mut caller.data_mut().call);
+            }
+            frame
+        }
     };
     match frame {
         Frame::Error(text) if errors == Errors::Raise => raise(WasmError::CommandError(

@@ -79,6 +79,21 @@ pub trait Keyspace: Send + Sync {
         deadline: Instant,
     ) -> Result<Box<dyn Transaction + '_>, WasmError>;
 
+    /// Begins a transaction only if that needs no waiting (an inline call on
+    /// an I/O thread): `Ok(None)` when a lock it needs is held by someone
+    /// else, or when this keyspace cannot begin without blocking. A lazy
+    /// lock it would have to wait for later is reported by
+    /// [`Transaction::would_block`] instead of waiting.
+    fn try_begin(
+        &self,
+        db: usize,
+        scope: KeyScope,
+        mode: AccessMode,
+    ) -> Result<Option<Box<dyn Transaction + '_>>, WasmError> {
+        let _ = (db, scope, mode);
+        Ok(None)
+    }
+
     /// Looks a command up in the command table: `None` if unknown.
     /// `argv[0]` is the command name (any case).
     fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo>;
@@ -92,6 +107,13 @@ pub trait Transaction {
     /// Runs one command (already permission-checked) and returns its reply,
     /// error replies included (`WRONGTYPE …`).
     fn execute(&mut self, argv: &[Bytes]) -> Frame;
+    /// True after an [`execute`](Transaction::execute) that needed a lock it
+    /// could not take without waiting, in a transaction from
+    /// [`Keyspace::try_begin`]: that reply is void, the call must be rolled
+    /// back and run again where it may wait.
+    fn would_block(&self) -> bool {
+        false
+    }
     /// Makes every change permanent.
     fn commit(self: Box<Self>);
     /// Undoes every change (values and TTLs).

@@ -40,9 +40,9 @@ mod wasi;
 pub use abi::{AbiType, Convention, DeclaredSignature, ExportInfo, NumType};
 pub use error::WasmError;
 pub use executor::{
-    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, LoadOptions,
+    CallContext, CallRequest, ExportDescription, FunctionConfig, FunctionInfo, Inline, LoadOptions,
     WasmConfig, WasmExecutor, WasmExecutorBuilder, CALL_ARGS_MAX, EPOCH_TICK, FUNCTIONS_MAX,
-    MODULE_BYTES_MAX, NAME_BYTES_MAX,
+    INLINE_BUDGET, MODULE_BYTES_MAX, NAME_BYTES_MAX,
 };
 pub use keyspace::{AccessMode, CommandInfo, KeyScope, Keyspace, Transaction};
 pub use limits::{PoolConfig, ResourceLimits};

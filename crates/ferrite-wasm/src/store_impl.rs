@@ -4,10 +4,24 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use ferrite_protocol::Frame;
-use ferrite_store::{Scope, Store, Txn, TxnMode};
+use ferrite_store::{LockError, Scope, Store, StoreError, Txn, TxnMode};
 
 use crate::keyspace::{AccessMode, CommandInfo, KeyScope, Keyspace, Transaction};
 use crate::WasmError;
+
+fn store_scope(scope: KeyScope) -> Scope {
+    match scope {
+        KeyScope::Keys(keys) => Scope::Keys(keys),
+        KeyScope::Lazy => Scope::Lazy,
+    }
+}
+
+fn store_mode(mode: AccessMode) -> TxnMode {
+    match mode {
+        AccessMode::ReadWrite => TxnMode::ReadWrite,
+        AccessMode::ReadOnly => TxnMode::ReadOnly,
+    }
+}
 
 impl Keyspace for Store {
     fn begin(
@@ -17,17 +31,38 @@ impl Keyspace for Store {
         mode: AccessMode,
         deadline: Instant,
     ) -> Result<Box<dyn Transaction + '_>, WasmError> {
-        let scope = match scope {
-            KeyScope::Keys(keys) => Scope::Keys(keys),
-            KeyScope::Lazy => Scope::Lazy,
-        };
-        let mode = match mode {
-            AccessMode::ReadWrite => TxnMode::ReadWrite,
-            AccessMode::ReadOnly => TxnMode::ReadOnly,
-        };
-        let txn = Store::begin(self, db, scope, mode, deadline)
+        let txn = Store::begin(self, db, store_scope(scope), store_mode(mode), deadline)
             .map_err(|e| WasmError::Busy(e.to_string()))?;
-        Ok(Box::new(StoreTxn(txn)))
+        Ok(Box::new(StoreTxn {
+            txn,
+            try_only: false,
+            would_block: false,
+        }))
+    }
+
+    fn try_begin(
+        &self,
+        db: usize,
+        scope: KeyScope,
+        mode: AccessMode,
+    ) -> Result<Option<Box<dyn Transaction + '_>>, WasmError> {
+        // A deadline of now: the lock table is tried once, never waited on,
+        // and so is the lazy keyspace lock later (it answers LockTimeout).
+        match Store::begin(
+            self,
+            db,
+            store_scope(scope),
+            store_mode(mode),
+            Instant::now(),
+        ) {
+            Ok(txn) => Ok(Some(Box::new(StoreTxn {
+                txn,
+                try_only: true,
+                would_block: false,
+            }))),
+            Err(LockError::Timeout { .. }) => Ok(None),
+            Err(e) => Err(WasmError::Busy(e.to_string())),
+        }
     }
 
     fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo> {
@@ -42,18 +77,36 @@ impl Keyspace for Store {
     }
 }
 
-struct StoreTxn<'s>(Txn<'s>);
+struct StoreTxn<'s> {
+    txn: Txn<'s>,
+    /// Begun by `try_begin`: its deadline is its start, so a lock timeout
+    /// means "would have waited".
+    try_only: bool,
+    would_block: bool,
+}
 
 impl Transaction for StoreTxn<'_> {
     fn execute(&mut self, argv: &[Bytes]) -> Frame {
-        self.0.execute(argv)
+        let frame = self.txn.execute(argv);
+        if self.try_only {
+            if let Frame::Error(text) = &frame {
+                if **text == *StoreError::LockTimeout.to_string().as_bytes() {
+                    self.would_block = true;
+                }
+            }
+        }
+        frame
+    }
+
+    fn would_block(&self) -> bool {
+        self.would_block
     }
 
     fn commit(self: Box<Self>) {
-        self.0.commit();
+        self.txn.commit();
     }
 
     fn rollback(self: Box<Self>) {
-        self.0.rollback();
+        self.txn.rollback();
     }
 }

@@ -111,6 +111,11 @@ pub(crate) struct WasiCtx {
     pub exit_code: Option<i32>,
     /// End of the call: `poll_oneoff` never sleeps past it.
     pub deadline: Option<Instant>,
+    /// Inline attempt (`WasmExecutor::try_execute_inline`): `poll_oneoff`
+    /// may not sleep; it defers the call instead.
+    pub inline: bool,
+    /// `poll_oneoff` deferred the inline attempt.
+    pub deferred: bool,
     /// stdout and stderr line buffers.
     streams: [LineBuffer; 2],
     /// Bytes logged so far in this call (both streams).
@@ -134,6 +139,8 @@ impl WasiCtx {
             function,
             exit_code: None,
             deadline: None,
+            inline: false,
+            deferred: false,
             streams: Default::default(),
             logged_bytes: 0,
             closed: [false; 3],
@@ -989,6 +996,10 @@ fn poll_oneoff<T: 'static>(
         let mut sleep = sleep.unwrap_or(Duration::ZERO).min(POLL_SLEEP_MAX);
         if let Some(deadline) = wasi.deadline {
             sleep = sleep.min(deadline.saturating_duration_since(Instant::now()));
+        }
+        if wasi.inline && !sleep.is_zero() {
+            wasi.deferred = true;
+            return Err(wasmtime::Error::new(crate::host::Defer));
         }
         sleep
     };

@@ -1,8 +1,11 @@
 //! The `WASM.*` commands: parse → apply (through [`ferrite_wasm::WasmExecutor`])
 //! → reply. See `docs/commands.md`.
 //!
-//! * Guests never run on the I/O threads: calls, compilation and module file
-//!   reads go to tokio's blocking pool and the connection awaits them.
+//! * A call first tries to run inline on the I/O thread
+//!   ([`WasmExecutor::try_execute_inline`]): only when it cannot wait for
+//!   anything and stops within `ferrite_wasm::INLINE_BUDGET`; otherwise it
+//!   is undone and goes, like compilation and module file reads, to tokio's
+//!   blocking pool while the connection awaits it.
 //! * Loads, updates, reloads and unloads are serialized by one async mutex so
 //!   that the persistent catalog (`catalog.rs`) always matches the executor.
 
@@ -20,7 +23,7 @@ use ferrite_protocol::Frame;
 use ferrite_store::Store;
 use ferrite_wasm::{
     AccessMode, CallRequest, Capabilities, Capability, DefaultPermissions, FunctionInfo,
-    FunctionPermissions, PoolConfig, ResourceLimits, WasmError, WasmExecutor,
+    FunctionPermissions, Inline, PoolConfig, ResourceLimits, WasmError, WasmExecutor,
 };
 use parking_lot::Mutex;
 
@@ -480,6 +483,13 @@ impl WasmService {
             args: argv[args].to_vec(),
             db,
             mode,
+        };
+        // Short calls run right here, on the I/O thread: a thread handoff
+        // costs more than the call. Anything that could block is handed
+        // back untouched and runs on the blocking pool.
+        let request = match self.executor.try_execute_inline(&*self.store, request) {
+            Inline::Done(frame) => return Ok(frame),
+            Inline::Deferred(request) => request,
         };
         let this = Arc::clone(self);
         Self::blocking(move || this.executor.execute_frame(&*this.store, request)).await
