@@ -36,8 +36,9 @@ pub const CALL_ARGS_MAX: usize = 1024 * 1024;
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Most CPU time an inline attempt ([`WasmExecutor::try_execute_inline`])
 /// uses on the caller's thread before it is stopped, rolled back and handed
-/// back. Checked at each [`EPOCH_TICK`], so the thread is held at most about
-/// `INLINE_BUDGET + EPOCH_TICK` of CPU (plus one host call).
+/// back. Counted from the first [`EPOCH_TICK`] the call sees and checked at
+/// each one, so the thread is held at most about `INLINE_BUDGET +
+/// 2 * EPOCH_TICK` of CPU (plus one host call).
 pub const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// After an inline attempt of a function used up [`INLINE_BUDGET`], the
 /// function's calls skip the inline attempt for this long (in ms).
@@ -223,6 +224,13 @@ fn new_engine(limits: &ResourceLimits, instances_max: u32) -> Result<Engine, Was
         .epoch_interruption(true)
         .max_wasm_stack(limits.max_stack * 1024)
         .memory_init_cow(true)
+        // Explicit bounds checks instead of guard pages and signals: a slot's
+        // accessible region then never has to shrink back, so instantiation,
+        // memory.grow and reset make no mprotect (with its TLB shootdown)
+        // per call; mprotect was a quarter of the server's time on
+        // WASM.CALL rate_limit. A guest still cannot reach past its size.
+        .signals_based_traps(false)
+        .memory_guard_size(0)
         .cranelift_opt_level(OptLevel::Speed);
     let mut pooling = PoolingAllocationConfig::default();
     pooling
@@ -352,6 +360,9 @@ struct Function {
     module_bytes: usize,
     pre: InstancePre<HostState>,
     exports: Vec<ExportInfo>,
+    /// `exports[i]`'s index in the module: an instance's export without a
+    /// by-name lookup.
+    export_handles: Vec<Option<wasmtime::ModuleExport>>,
     imports: Imports,
     has_initialize: bool,
     assemblyscript: bool,
@@ -578,6 +589,10 @@ impl WasmExecutor {
             pre,
             has_initialize: has_export_func("_initialize", ":"),
             assemblyscript: has_export_func("__new", "ii:i"),
+            export_handles: exports
+                .iter()
+                .map(|e| module.get_export_index(&e.name))
+                .collect(),
             exports,
             imports,
             config: Mutex::new(Arc::new(FunctionConfig {
@@ -920,7 +935,6 @@ impl WasmExecutor {
         if inline && !inline_allowed(f, &config) {
             return Run::Deferred(args);
         }
-        let inline_cpu_start = inline.then(host::thread_cpu_time);
         let deadline = started + config.limits.max_time;
         let timeout_ms = config.limits.timeout_ms();
         let _slot = if inline {
@@ -982,7 +996,9 @@ impl WasmExecutor {
                 env: None,
                 http_timeout_ms: self.inner.http_timeout_ms,
                 http_body_bytes_max: self.inner.http_body_bytes_max,
-                inline_until: inline_cpu_start.map(|t| t + INLINE_BUDGET),
+                inline,
+                inline_cpu_from: None,
+                overran: false,
                 deferred: false,
             };
             state.limiter.memory_bytes_max = config.limits.max_memory;
@@ -1016,13 +1032,11 @@ impl WasmExecutor {
             // The attempt is void: undo its writes, drop its instance. If it
             // used up its budget, the function's next calls skip the inline
             // attempt for a while (a wait it would have made does not count).
-            if let Some(cpu_start) = inline_cpu_start {
-                if host::thread_cpu_time().saturating_sub(cpu_start) >= INLINE_BUDGET {
-                    f.inline_after_ms.store(
-                        unix_ms(SystemTime::now()).saturating_add(INLINE_BACKOFF_MS),
-                        Ordering::Relaxed,
-                    );
-                }
+            if state.call.overran {
+                f.inline_after_ms.store(
+                    unix_ms(SystemTime::now()).saturating_add(INLINE_BACKOFF_MS),
+                    Ordering::Relaxed,
+                );
             }
             env.txn.rollback();
             return Run::Deferred(std::mem::take(&mut state.call.args));
@@ -1043,8 +1057,9 @@ impl WasmExecutor {
             .limits
             .max_fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
-        let memory_bytes = instance
-            .get_memory(&mut store, crate::memory::MEMORY_EXPORT)
+        let memory_bytes = store
+            .data()
+            .memory
             .map_or(0, |m| m.data_size(&store) as u64);
         f.stats
             .record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
@@ -1139,6 +1154,8 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
     let started = Instant::now();
     let state = HostState {
         function: f.name.clone(),
+        memory: None,
+        alloc: None,
         call: CallState {
             permissions: config.permissions.clone(),
             read_only: true,
@@ -1151,7 +1168,9 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
             env: None,
             http_timeout_ms: inner.http_timeout_ms,
             http_body_bytes_max: inner.http_body_bytes_max,
-            inline_until: None,
+            inline: false,
+            inline_cpu_from: None,
+            overran: false,
             deferred: false,
         },
         limiter: Limiter {
@@ -1163,12 +1182,7 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_callback(|mut ctx| {
         let call = &mut ctx.data_mut().call;
-        if call
-            .inline_until
-            .is_some_and(|until| host::thread_cpu_time() >= until)
-        {
-            return host::defer(call);
-        }
+        host::inline_tick(call)?;
         if Instant::now() >= call.deadline {
             Err(wasmtime::Error::new(Raise(WasmError::Timeout(
                 call.timeout_ms,
@@ -1184,6 +1198,13 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
         .pre
         .instantiate(&mut store)
         .map_err(|e| host::classify(e, timeout_ms))?;
+    let memory = instance.get_memory(&mut store, crate::memory::MEMORY_EXPORT);
+    let alloc = instance
+        .get_typed_func::<i32, i32>(&mut store, "ferrite_alloc")
+        .ok();
+    let state = store.data_mut();
+    state.memory = memory;
+    state.alloc = alloc;
     Ok(Ready { store, instance })
 }
 
@@ -1276,8 +1297,15 @@ fn run_entry(
             return Ok(classify_reply(store));
         }
     }
-    let func = instance
-        .get_func(&mut *store, &export.name)
+    let handle = f
+        .exports
+        .iter()
+        .position(|e| std::ptr::eq(e, export))
+        .and_then(|i| f.export_handles[i].as_ref());
+    let func = handle
+        .and_then(|h| instance.get_module_export(&mut *store, h))
+        .and_then(wasmtime::Extern::into_func)
+        .or_else(|| instance.get_func(&mut *store, &export.name))
         .ok_or_else(|| WasmError::ExportNotFound {
             module: f.name.to_string(),
             export: export.name.clone(),

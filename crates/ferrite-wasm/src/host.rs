@@ -77,6 +77,24 @@ pub(crate) fn thread_cpu_time() -> Duration {
     START.get_or_init(Instant::now).elapsed()
 }
 
+/// The inline part of the epoch callback: `Err` (deferring the call) once
+/// it used [`crate::INLINE_BUDGET`] of CPU since its first tick.
+pub(crate) fn inline_tick(call: &mut CallState) -> wasmtime::Result<()> {
+    if !call.inline {
+        return Ok(());
+    }
+    let now = thread_cpu_time();
+    match call.inline_cpu_from {
+        None => call.inline_cpu_from = Some(now),
+        Some(from) if now.saturating_sub(from) >= crate::INLINE_BUDGET => {
+            call.overran = true;
+            return defer(call);
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
 /// Marks the running call as deferred and returns the error that unwinds it.
 pub(crate) fn defer<T>(call: &mut CallState) -> wasmtime::Result<T> {
     call.deferred = true;
@@ -125,9 +143,15 @@ pub(crate) struct CallState {
     pub(crate) env: Option<EnvPtr>,
     pub(crate) http_timeout_ms: u64,
     pub(crate) http_body_bytes_max: usize,
-    /// Inline attempt: its budget ends when the thread's CPU time
-    /// ([`thread_cpu_time`]) reaches this (checked at every epoch tick).
-    pub(crate) inline_until: Option<Duration>,
+    /// An inline attempt (`WasmExecutor::try_execute_inline`).
+    pub(crate) inline: bool,
+    /// Inline attempt: the thread's CPU time ([`thread_cpu_time`]) at the
+    /// first epoch tick the call saw. Read there rather than at the start,
+    /// so that a short call (no tick) pays no clock syscall; the budget is
+    /// counted from it, so a call gets at most one tick more.
+    pub(crate) inline_cpu_from: Option<Duration>,
+    /// The inline attempt used up its budget (not merely would wait).
+    pub(crate) overran: bool,
     /// The inline attempt was given up ([`Defer`]); its outcome is void.
     pub(crate) deferred: bool,
 }
@@ -165,6 +189,12 @@ impl ResourceLimiter for Limiter {
 /// Data of every wasmtime store of this crate.
 pub(crate) struct HostState {
     pub(crate) function: Arc<str>,
+    /// The instance's exported `memory`, looked up once at instantiation
+    /// (a by-name export lookup per host call showed in profiles).
+    pub(crate) memory: Option<wasmtime::Memory>,
+    /// The instance's `ferrite_alloc (i32) -> i32`, if it exports one (also
+    /// looked up once).
+    pub(crate) alloc: Option<wasmtime::TypedFunc<i32, i32>>,
     pub(crate) call: CallState,
     pub(crate) limiter: Limiter,
     pub(crate) wasi: crate::wasi::WasiCtx,
@@ -304,7 +334,10 @@ fn bulk_result(
 }
 
 fn mem(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<wasmtime::Memory> {
-    Ok(memory::guest_memory(caller)?)
+    match caller.data().memory {
+        Some(memory) => Ok(memory),
+        None => Ok(memory::guest_memory(caller)?),
+    }
 }
 
 /// Copies `len` bytes at `ptr` out of guest memory.
@@ -441,17 +474,18 @@ fn h_get_alloc(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime:
 
 /// Calls the guest's `ferrite_alloc(size) -> ptr`; 0 raises.
 pub(crate) fn guest_alloc(caller: &mut Caller<'_, HostState>, size: i32) -> wasmtime::Result<i32> {
-    let Some(alloc) = caller
-        .get_export("ferrite_alloc")
-        .and_then(|e| e.into_func())
-    else {
-        return raise(WasmError::BadArguments(
-            "ERR module exports no ferrite_alloc".into(),
-        ));
+    let alloc = match caller.data().alloc.clone() {
+        Some(alloc) => alloc,
+        None => match caller.get_export("ferrite_alloc").and_then(|e| e.into_func()) {
+            Some(alloc) => alloc.typed::<i32, i32>(&*caller)?,
+            None => {
+                return raise(WasmError::BadArguments(
+                    "ERR module exports no ferrite_alloc".into(),
+                ))
+            }
+        },
     };
-    let ptr = alloc
-        .typed::<i32, i32>(&*caller)?
-        .call(&mut *caller, size)?;
+    let ptr = alloc.call(&mut *caller, size)?;
     if ptr == 0 {
         return raise(WasmError::Trap {
             code: "alloc_failed",
