@@ -1012,15 +1012,12 @@ impl WasmExecutor {
 
         let txn = match txn {
             Some(txn) => txn,
-            None => match keyspace.begin(
-                db,
-                scope.take().unwrap_or(KeyScope::Lazy),
-                mode,
-                deadline,
-            ) {
-                Ok(txn) => txn,
-                Err(e) => return Run::Done(Err(fail(e))),
-            },
+            None => {
+                match keyspace.begin(db, scope.take().unwrap_or(KeyScope::Lazy), mode, deadline) {
+                    Ok(txn) => txn,
+                    Err(e) => return Run::Done(Err(fail(e))),
+                }
+            }
         };
         let mut env = CallEnv { keyspace, txn };
         store.data_mut().call.env = Some(EnvPtr::new(&mut env));

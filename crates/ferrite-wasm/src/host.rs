@@ -476,7 +476,10 @@ fn h_get_alloc(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime:
 pub(crate) fn guest_alloc(caller: &mut Caller<'_, HostState>, size: i32) -> wasmtime::Result<i32> {
     let alloc = match caller.data().alloc.clone() {
         Some(alloc) => alloc,
-        None => match caller.get_export("ferrite_alloc").and_then(|e| e.into_func()) {
+        None => match caller
+            .get_export("ferrite_alloc")
+            .and_then(|e| e.into_func())
+        {
             Some(alloc) => alloc.typed::<i32, i32>(&*caller)?,
             None => {
                 return raise(WasmError::BadArguments(
