@@ -256,7 +256,8 @@ fn old_encodings_load() {
     ]);
     // LIST (type 1) in db 3, with an IDLE and a FREQ hint before it.
     body.extend_from_slice(&[0xfe, 3, 0xf8, 5, 0xf9, 9, 1, 1, b'l', 1, 0xc0, 7]);
-    // A Redis Lua library (FUNCTION2) and a module AUX record: skipped.
+    // A SLOT_INFO hint (Redis 7.4), a Redis Lua library (FUNCTION2) and a module AUX record: skipped.
+    body.extend_from_slice(&[0xf4, 1, 2, 0]);
     body.extend_from_slice(&[0xf5, 4, b'c', b'o', b'd', b'e']);
     body.extend_from_slice(&[0xf7, 0x05, 2, 2, 5, 1, b'x', 2, 9, 0]);
     let file = craft(9, &body);
@@ -382,6 +383,35 @@ fn value_strategy() -> impl Strategy<Value = Value> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Arbitrary bytes after a valid header, with or without a valid
+    /// checksum: an error or a load, never a panic.
+    #[test]
+    fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = load(&craft(10, &body));
+        let mut raw = b"REDIS0010".to_vec();
+        raw.extend_from_slice(&body);
+        let _ = load(&raw);
+    }
+
+    /// The sample file with random bytes overwritten and a random cut.
+    #[test]
+    fn mutated_files_are_errors(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut file = sample_file();
+        let original = file.clone();
+        for (at, byte) in edits {
+            let i = at.index(file.len());
+            file[i] = byte;
+        }
+        let len = file.len();
+        file.truncate(len - cut.index(len / 4));
+        if file != original {
+            prop_assert!(load(&file).is_err());
+        }
+    }
 
     #[test]
     fn round_trip(

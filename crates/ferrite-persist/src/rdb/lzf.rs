@@ -1,5 +1,5 @@
-//! LZF decompression (the format of Redis's `lzf_d.c`), used for RDB strings
-//! stored with the `RDB_ENC_LZF` encoding. Writing never compresses.
+//! LZF (the format of Redis's `lzf_c.c`/`lzf_d.c`), used for RDB strings
+//! stored with the `RDB_ENC_LZF` encoding.
 
 /// Most bytes one input byte of LZF can expand to: a back reference of
 /// 3 input bytes copies at most 7 + 255 + 2 = 264 bytes.
@@ -52,9 +52,95 @@ pub(crate) fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, usize>
     }
 }
 
+/// Longest back reference: 7 + 255 + 2 bytes.
+const MATCH_MAX: usize = 264;
+/// Farthest back reference: 13 bits of offset.
+const DISTANCE_MAX: usize = 8192;
+/// Longest literal run.
+const LITERAL_MAX: usize = 32;
+/// Bits of the hash of 3-byte sequences (Redis's `HLOG`).
+const HASH_BITS: u32 = 14;
+
+/// Compresses `input`, or `None` if the result would not be at most
+/// `out_max` bytes (Redis stores such strings uncompressed).
+pub(crate) fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(out_max.min(input.len()));
+    let mut table = vec![usize::MAX; 1 << HASH_BITS];
+    let mut literal_start = 0;
+    let mut ip = 0;
+    let flush = |out: &mut Vec<u8>, literal: &[u8]| {
+        for run in literal.chunks(LITERAL_MAX) {
+            out.push((run.len() - 1) as u8);
+            out.extend_from_slice(run);
+        }
+    };
+    while ip + 2 < input.len() {
+        let seq =
+            u32::from(input[ip]) << 16 | u32::from(input[ip + 1]) << 8 | u32::from(input[ip + 2]);
+        let slot = (seq.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize;
+        let candidate = std::mem::replace(&mut table[slot], ip);
+        let found = candidate != usize::MAX
+            && ip - candidate <= DISTANCE_MAX
+            && input[candidate..candidate + 3] == input[ip..ip + 3];
+        if !found {
+            ip += 1;
+            continue;
+        }
+        flush(&mut out, &input[literal_start..ip]);
+        let limit = MATCH_MAX.min(input.len() - ip);
+        let mut len = 3;
+        while len < limit && input[candidate + len] == input[ip + len] {
+            len += 1;
+        }
+        let distance = ip - candidate - 1;
+        let code = len - 2;
+        let high = (distance >> 8) as u8;
+        if code < 7 {
+            out.push(((code as u8) << 5) | high);
+        } else {
+            out.push((7 << 5) | high);
+            out.push((code - 7) as u8);
+        }
+        out.push(distance as u8);
+        ip += len;
+        literal_start = ip;
+        if out.len() > out_max {
+            return None;
+        }
+    }
+    flush(&mut out, &input[literal_start..]);
+    (out.len() <= out_max).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn compress_round_trips(
+            data in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..3000),
+                proptest::collection::vec(0u8..3, 0..3000),
+                (proptest::collection::vec(any::<u8>(), 1..40), 1usize..200)
+                    .prop_map(|(unit, n)| unit.repeat(n)),
+            ]
+        ) {
+            if let Some(packed) = compress(&data, data.len() + data.len() / 32 + 2) {
+                prop_assert_eq!(decompress(&packed, data.len()).unwrap(), data);
+            }
+        }
+    }
+
+    #[test]
+    fn repetitive_data_compresses() {
+        let data = "abc".repeat(1000);
+        let packed = compress(data.as_bytes(), data.len() - 4).unwrap();
+        assert!(packed.len() < 100, "{}", packed.len());
+        assert_eq!(decompress(&packed, data.len()).unwrap(), data.as_bytes());
+        assert!(compress(b"abcdefghijklmnopqrstuvwxyz", 22).is_none());
+    }
 
     #[test]
     fn literal_and_back_reference() {

@@ -8,8 +8,9 @@
 //! and `ferrite-functions` (below); per database SELECTDB (+ RESIZEDB when
 //! the size is known); per key EXPIRETIME_MS when it has a TTL, then the
 //! value in the plain encodings every Redis still loads: STRING (integer
-//! encodings INT8/16/32 for canonical integers that fit 32 bits, else raw
-//! bytes; no LZF), LIST (type 1), SET (2), HASH (4), ZSET_2 (5, binary
+//! encodings INT8/16/32 for canonical integers that fit 32 bits, LZF for
+//! strings over 20 bytes that it shrinks by at least 4 bytes, else raw
+//! bytes; [`WriteOptions::compress`] turns LZF off), LIST (type 1), SET (2), HASH (4), ZSET_2 (5, binary
 //! doubles); EOF and the CRC-64 (Jones, reflected, as Redis's `crc64`).
 //! Redis 7.0.15 loads these files (tested against the real server) and
 //! converts small collections to its compact encodings on load.
@@ -31,7 +32,7 @@
 //! QUICKLIST, QUICKLIST_2 (plain and packed nodes); SET, INTSET,
 //! SET_LISTPACK; HASH, ZIPMAP, HASH_ZIPLIST, HASH_LISTPACK; ZSET, ZSET_2,
 //! ZSET_ZIPLIST, ZSET_LISTPACK; EXPIRETIME and EXPIRETIME_MS; SELECTDB,
-//! RESIZEDB, AUX, IDLE, FREQ. Redis function libraries (FUNCTION2) are
+//! RESIZEDB, SLOT_INFO, AUX, IDLE, FREQ. Redis function libraries (FUNCTION2) are
 //! skipped with a warning: Lua cannot run here. Module AUX data is skipped
 //! with a warning. Streams, module values and Redis 7.4's hashes with field
 //! expiry are refused with [`RdbError::Unsupported`] naming the key and the
@@ -124,6 +125,8 @@ pub const MAX_STRING_BYTES_DEFAULT: u64 = 512 * 1024 * 1024;
 const CRC: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 // Opcodes (Redis `rdb.h`).
+/// Cluster slot sizes (Redis 7.4): three lengths, a hint.
+const OP_SLOT_INFO: u8 = 244;
 const OP_FUNCTION2: u8 = 245;
 const OP_FUNCTION_PRE_GA: u8 = 246;
 const OP_MODULE_AUX: u8 = 247;
@@ -236,15 +239,29 @@ impl RdbFileError {
     }
 }
 
-/// What [`Writer::new`] puts in the header.
-#[derive(Debug, Clone, Default)]
+/// How [`Writer`] writes: AUX fields of the header, compression.
+#[derive(Debug, Clone)]
 pub struct WriteOptions {
+    /// LZF-compress strings longer than 20 bytes when that saves at least
+    /// 4 bytes (Redis's `rdbcompression yes`, the default).
+    pub compress: bool,
     /// AUX `aof-base`: 1 when the file is the base of an append-only file.
     pub aof_base: bool,
     /// AUX `used-mem`, bytes (informational).
     pub used_mem: u64,
     /// More AUX fields (name, value).
     pub extra_aux: Vec<(String, Bytes)>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            compress: true,
+            aof_base: false,
+            used_mem: 0,
+            extra_aux: Vec::new(),
+        }
+    }
 }
 
 /// Reading limits.

@@ -219,6 +219,11 @@ impl<'a, R: Read> Reader<'a, R> {
                     self.len()?;
                     self.len()?;
                 }
+                super::OP_SLOT_INFO => {
+                    for _ in 0..3 {
+                        self.len()?;
+                    }
+                }
                 super::OP_AUX => {
                     let key = self.string()?.into_bytes();
                     let value_at = self.input.offset();

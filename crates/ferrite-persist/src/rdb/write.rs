@@ -7,7 +7,7 @@ use bytes::Bytes;
 use ferrite_store::{Entry, StrValue, Value};
 
 use super::{
-    encode_functions, encode_len, RdbError, WriteOptions, CRC, FUNCTIONS_AUX, OP_AUX, OP_EOF,
+    encode_functions, encode_len, lzf, RdbError, WriteOptions, CRC, FUNCTIONS_AUX, OP_AUX, OP_EOF,
     OP_EXPIRETIME_MS, OP_RESIZEDB, OP_SELECTDB, RDB_VERSION_WRITTEN, TYPE_HASH, TYPE_LIST,
     TYPE_SET, TYPE_STRING, TYPE_ZSET_2,
 };
@@ -27,7 +27,11 @@ pub struct Writer<W: Write> {
     digest: crc::Digest<'static, u64>,
     written: u64,
     db: Option<usize>,
+    compress: bool,
 }
+
+/// Strings longer than this are tried with LZF (Redis: 20).
+const COMPRESS_MIN_BYTES: usize = 20;
 
 impl<W: Write> Writer<W> {
     /// Starts a file: `REDIS0010` and the AUX fields Redis 7.0 writes
@@ -39,6 +43,7 @@ impl<W: Write> Writer<W> {
             digest: CRC.digest(),
             written: 0,
             db: None,
+            compress: options.compress,
         };
         writer.raw(format!("REDIS{RDB_VERSION_WRITTEN:04}").as_bytes())?;
         let ctime = SystemTime::now()
@@ -190,13 +195,22 @@ impl<W: Write> Writer<W> {
     }
 
     /// A string; short canonical integers use the integer encodings, as
-    /// Redis's `rdbTryIntegerEncoding` does.
+    /// Redis's `rdbTryIntegerEncoding` does, and longer strings are LZF
+    /// compressed when that saves at least 4 bytes (`rdbSaveLzfStringObject`).
     fn string(&mut self, bytes: &[u8]) -> Result<(), RdbError> {
         if bytes.len() <= 11 {
             if let Some(n) = ferrite_store::value::parse_canonical_i64(bytes) {
                 if let Some(encoded) = int_encoding(n) {
                     return self.raw(encoded.as_slice());
                 }
+            }
+        }
+        if self.compress && bytes.len() > COMPRESS_MIN_BYTES {
+            if let Some(packed) = lzf::compress(bytes, bytes.len() - 4) {
+                self.raw(&[0xc3])?;
+                self.len(packed.len() as u64)?;
+                self.len(bytes.len() as u64)?;
+                return self.raw(&packed);
             }
         }
         self.len(bytes.len() as u64)?;
