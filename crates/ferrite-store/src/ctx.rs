@@ -305,7 +305,7 @@ impl<'a> Ctx<'a> {
         }
         let shard = self.db_shard(key)?;
         shard.insert(
-            Bytes::copy_from_slice(key),
+            key,
             Entry {
                 value,
                 expire_at_ms,
@@ -410,7 +410,7 @@ impl<'a> Ctx<'a> {
                 if entry.is_expired(now) {
                     expired.push(key.clone());
                 } else {
-                    out.push(key.clone());
+                    out.push(key.to_bytes());
                 }
             }
         }
@@ -449,7 +449,7 @@ impl<'a> Ctx<'a> {
         &mut self,
         cursor: u64,
         count: usize,
-        mut filter: impl FnMut(&Bytes, &Entry) -> bool,
+        mut filter: impl FnMut(&[u8], &Entry) -> bool,
     ) -> StoreResult<(u64, Vec<Bytes>)> {
         self.all_locked()?;
         let shards = self.store.shard_count() as u64;
@@ -477,7 +477,7 @@ impl<'a> Ctx<'a> {
                     if entry.is_expired(now) {
                         expired.push(key.clone());
                     } else if filter(key, entry) {
-                        out.push(key.clone());
+                        out.push(key.to_bytes());
                     }
                 }
             }
@@ -523,7 +523,7 @@ impl<'a> Ctx<'a> {
             for (_, guard) in &self.guards {
                 let map = &guard.dbs[db].map;
                 if pick < map.len() {
-                    found = map.get_index(pick).map(|(k, _)| k.clone());
+                    found = map.get_index(pick).map(|(k, _)| k.to_bytes());
                     break;
                 }
                 pick -= map.len();

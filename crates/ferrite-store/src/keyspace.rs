@@ -1,6 +1,9 @@
 //! Shards and per-database key maps. Handlers never see these types: they go
 //! through [`crate::Ctx`].
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -9,6 +12,87 @@ use hashbrown::HashMap;
 use indexmap::{IndexMap, IndexSet};
 
 use crate::value::{BuildHasher, Value};
+
+/// Longest key stored inline in a [`Key`] (no heap block of its own).
+pub(crate) const KEY_INLINE_MAX_BYTES: usize = 22;
+
+/// A key as the keyspace stores it: 24 bytes, holding keys of up to
+/// [`KEY_INLINE_MAX_BYTES`] inline (like Redis's embedded strings), longer
+/// ones in one exact-size heap block. A `Bytes` key cost 32 bytes plus a
+/// heap block. Hashes, compares and borrows as the `[u8]` it holds, so maps
+/// keyed by it are looked up with `&[u8]`.
+#[derive(Clone)]
+pub(crate) enum Key {
+    /// `bytes[..len]`.
+    Inline {
+        len: u8,
+        bytes: [u8; KEY_INLINE_MAX_BYTES],
+    },
+    /// A longer key.
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    /// A key holding a copy of `bytes`.
+    pub(crate) fn new(bytes: &[u8]) -> Key {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= KEY_INLINE_MAX_BYTES => {
+                let mut inline = [0; KEY_INLINE_MAX_BYTES];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Key::Inline { len, bytes: inline }
+            }
+            _ => Key::Heap(bytes.into()),
+        }
+    }
+
+    /// The key's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(bytes) => bytes,
+        }
+    }
+
+    /// A `Bytes` copy (for replies and other owners).
+    pub(crate) fn to_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(self.as_slice())
+    }
+}
+
+impl Deref for Key {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Hash for Key {
+    /// Exactly `[u8]`'s hash, as [`Borrow`] requires.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Bytes::copy_from_slice(self.as_slice()))
+    }
+}
 
 /// A value with its absolute expiry time.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +110,15 @@ impl Entry {
     }
 }
 
+/// Growth of a key map's entry vector, as a fraction of its length
+/// (1/`ENTRIES_GROWTH_DIVISOR`). IndexMap would double the entries to match
+/// its index table's capacity, leaving up to half of the 96-byte slots empty;
+/// growing by an eighth keeps the slack near 6 %, and glibc's `realloc` of a
+/// large block remaps pages instead of copying them.
+const ENTRIES_GROWTH_DIVISOR: usize = 8;
+/// Smallest growth step of a key map's entries (keeps small maps cheap to fill).
+const ENTRIES_GROWTH_MIN: usize = 16;
+
 /// A WATCH flag shared between a [`crate::WatchHandle`] and the keyspace.
 pub(crate) type WatchFlag = AtomicBool;
 
@@ -33,9 +126,9 @@ pub(crate) type WatchFlag = AtomicBool;
 #[derive(Default)]
 pub(crate) struct DbShard {
     /// All keys. Index order gives O(1) random keys and stable SCAN cursors.
-    pub(crate) map: IndexMap<Bytes, Entry, BuildHasher>,
+    pub(crate) map: IndexMap<Key, Entry, BuildHasher>,
     /// Keys that have an expiry (invariant: exactly those with `expire_at_ms.is_some()`).
-    pub(crate) volatile: IndexSet<Bytes, BuildHasher>,
+    pub(crate) volatile: IndexSet<Key, BuildHasher>,
     /// Keys WATCHed by some client; dead weak entries are pruned lazily.
     pub(crate) watched: HashMap<Bytes, Vec<Weak<WatchFlag>>>,
     /// Running estimate of the average TTL of volatile keys (INFO keyspace), ms.
@@ -44,11 +137,17 @@ pub(crate) struct DbShard {
 
 impl DbShard {
     /// Inserts or replaces an entry, keeping `volatile` in sync.
-    pub(crate) fn insert(&mut self, key: Bytes, entry: Entry) -> Option<Entry> {
+    pub(crate) fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        let key = Key::new(key);
         if entry.expire_at_ms.is_some() {
             self.volatile.insert(key.clone());
-        } else {
-            self.volatile.swap_remove(&key);
+        } else if !self.volatile.is_empty() {
+            self.volatile.swap_remove(key.as_slice());
+        }
+        if self.map.len() == self.map.capacity() {
+            let len = self.map.len();
+            self.map
+                .reserve_exact((len / ENTRIES_GROWTH_DIVISOR).max(ENTRIES_GROWTH_MIN));
         }
         self.map.insert(key, entry)
     }
@@ -99,7 +198,7 @@ impl DbShard {
         }
         let map = &self.map;
         self.watched.retain(|key, flags| {
-            if map.contains_key(key) {
+            if map.contains_key(&key[..]) {
                 for flag in flags.iter().filter_map(Weak::upgrade) {
                     flag.store(true, Ordering::Release);
                 }
@@ -154,5 +253,51 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| DbShard::default()).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_compact_and_hash_as_slices() {
+        assert_eq!(std::mem::size_of::<Key>(), 24);
+        let hasher = BuildHasher::default();
+        for len in [0, 1, KEY_INLINE_MAX_BYTES, KEY_INLINE_MAX_BYTES + 1, 300] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let key = Key::new(&bytes);
+            assert_eq!(key.as_slice(), &bytes[..]);
+            assert_eq!(key.to_bytes(), Bytes::from(bytes.clone()));
+            assert_eq!(
+                std::hash::BuildHasher::hash_one(&hasher, &key),
+                std::hash::BuildHasher::hash_one(&hasher, &bytes[..])
+            );
+            assert_eq!(
+                matches!(key, Key::Inline { .. }),
+                len <= KEY_INLINE_MAX_BYTES
+            );
+        }
+    }
+
+    #[test]
+    fn map_keeps_volatile_in_sync() {
+        let mut shard = DbShard::default();
+        let entry = |expire_at_ms| Entry {
+            value: Value::string(b"v"),
+            expire_at_ms,
+        };
+        for i in 0..100u32 {
+            shard.insert(format!("k{i}").as_bytes(), entry(None));
+        }
+        shard.insert(b"k7", entry(Some(5)));
+        assert_eq!(shard.volatile.len(), 1);
+        assert!(shard.set_expire(b"k8", Some(6)));
+        assert_eq!(shard.volatile.len(), 2);
+        shard.insert(b"k7", entry(None));
+        assert!(shard.remove(b"k8").is_some());
+        assert!(shard.volatile.is_empty());
+        assert_eq!(shard.map.len(), 99);
+        assert!(shard.map.capacity() >= 99);
     }
 }

@@ -423,7 +423,7 @@ impl Store {
         dbs.touch_watched(&key);
         match prior {
             Some(entry) => {
-                dbs.insert(key, entry);
+                dbs.insert(&key, entry);
             }
             None => {
                 dbs.remove(&key);
@@ -501,7 +501,7 @@ impl Store {
             return false;
         };
         dbs.touch_watched(key);
-        dbs.insert(Bytes::copy_from_slice(key), entry);
+        dbs.insert(key, entry);
         self.note_write();
         true
     }
@@ -517,7 +517,7 @@ impl Store {
                     dbs.map
                         .iter()
                         .filter(|(_, e)| !e.is_expired(now))
-                        .map(|(k, e)| (k.clone(), e.clone())),
+                        .map(|(k, e)| (k.to_bytes(), e.clone())),
                 );
             }
         }
