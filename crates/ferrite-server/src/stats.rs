@@ -36,7 +36,9 @@ struct CommandCounters {
 /// read lock (the table is written once per command name).
 #[derive(Default)]
 pub struct Stats {
-    commands: RwLock<BTreeMap<&'static str, CommandCounters>>,
+    /// Hashed, not ordered: looked up once per command (a BTreeMap of names
+    /// cost ~190 instructions per GET in string compares); [`Stats::commands`] sorts.
+    commands: RwLock<hashbrown::HashMap<&'static str, CommandCounters>>,
     errors: Mutex<BTreeMap<String, u64>>,
     /// Connections accepted.
     pub connections_received: AtomicU64,
@@ -99,7 +101,8 @@ impl Stats {
     /// Snapshot of the command table, by name.
     pub fn commands(&self) -> Vec<(&'static str, CommandStat)> {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        self.commands
+        let mut out = self
+            .commands
             .read()
             .iter()
             .map(|(name, c)| {
@@ -111,7 +114,9 @@ impl Stats {
                 };
                 (*name, stat)
             })
-            .collect()
+            .collect::<Vec<_>>();
+        out.sort_unstable_by_key(|(name, _)| *name);
+        out
     }
 
     /// Snapshot of the error counts, by prefix.

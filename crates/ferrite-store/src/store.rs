@@ -268,6 +268,11 @@ impl Store {
                 .map(|(i, m)| (i, m.lock()))
                 .collect();
         }
+        if let [key] = keys {
+            // The common case (GET, SET, INCR…): one allocation, no sort.
+            let i = self.shard_of(key);
+            return vec![(i, self.shards[i].lock())];
+        }
         let mut indexes: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
         indexes.sort_unstable();
         indexes.dedup();
