@@ -52,12 +52,12 @@
 //!
 //! # Speed
 //!
-//! 1,000,000 small string keys, release build, best of 4 runs on a busy
+//! 1,000,000 small string keys, release build, best of 5 runs on a busy
 //! 2-core machine (`cargo test --release -p ferrite-persist --test rdb_speed
 //! -- --ignored --nocapture`; details in `docs/persistence.md`): encoding
-//! 88 ms, decoding 444 ms; [`save_store`] 1.16 s (of which 1.15 s is
+//! 88 ms, decoding 148 ms; [`save_store`] 1.16 s (of which 1.15 s is
 //! `Store::snapshot_db` copying the keyspace), [`load_file`] into a `Store`
-//! 0.96 s.
+//! 0.82 s.
 //!
 //! # Example
 //!
@@ -388,6 +388,11 @@ pub fn save_file(
 
 /// Saves every database of `store` and the functions of `catalog` to
 /// `path` ([`save_file`]). Returns the bytes written.
+///
+/// Each database is copied with `Store::snapshot_db` (one shard lock at a
+/// time), so a transaction spanning shards that commits meanwhile may be
+/// seen half-applied; for a point-in-time file feed [`Writer`] from a
+/// consistent copy instead.
 pub fn save_store(
     path: &Path,
     store: &Store,
