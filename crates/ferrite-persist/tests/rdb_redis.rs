@@ -365,3 +365,52 @@ fn ferrite_values_load_into_redis() {
     assert_eq!(stats.keys, 11);
     assert_same(&store_keyspace(&store), &store_keyspace(&store2), 0);
 }
+
+/// `rdbchecksum no` (a zero checksum) and `rdbcompression no` files load;
+/// a database the store does not have is an error naming file and offset.
+#[test]
+fn redis_options_and_database_range() {
+    let dir = scratch_dir("options");
+    let redis = Redis::start(
+        &dir,
+        &[
+            "--rdbchecksum",
+            "no",
+            "--rdbcompression",
+            "no",
+            "--databases",
+            "32",
+        ],
+    );
+    let mut c = redis.conn();
+    let long = "abc".repeat(100);
+    run(&mut c, &[b"SET", b"long", long.as_bytes()]);
+    run(&mut c, &[b"SELECT", b"20"]);
+    run(&mut c, &[b"SET", b"k", b"v"]);
+    let expected = redis.keyspace();
+    run(&mut c, &[b"SAVE"]);
+    drop(c);
+    drop(redis);
+    let path = dir.join("dump.rdb");
+    let file = std::fs::read(&path).unwrap();
+    assert_eq!(&file[file.len() - 8..], &[0; 8], "rdbchecksum no writes 0");
+
+    let catalog = TestCatalog::default();
+    let err = rdb::load_file(&path, &new_store(), &catalog, &LoadOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "{}: cannot load the record at offset ",
+            path.display()
+        )) && text.ends_with("database 20 is out of range (databases = 16)"),
+        "{text}"
+    );
+
+    let store = ferrite_store::Store::new(ferrite_store::StoreConfig {
+        databases: 32,
+        ..Default::default()
+    });
+    let stats = rdb::load_file(&path, &store, &catalog, &LoadOptions::default()).unwrap();
+    assert_eq!(stats.lzf_strings, 0);
+    assert_same(&expected, &store_keyspace(&store), SLACK_MS);
+}

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferrite_store::{Entry, Store, StoreConfig, Value};
 
+/// Most databases read from a redis-server.
+const DATABASES_MAX: usize = 64;
+
 /// How long redis-server may take to answer PING.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -167,8 +170,11 @@ impl Redis {
         let mut conn = self.conn();
         let mut out = Keyspace::new();
         let now = unix_ms();
-        for db in 0..16usize {
-            redis::cmd("SELECT").arg(db).query::<()>(&mut conn).unwrap();
+        // Every database the server has (SELECT fails past the last).
+        for db in 0..DATABASES_MAX {
+            if redis::cmd("SELECT").arg(db).query::<()>(&mut conn).is_err() {
+                break;
+            }
             let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
             for key in keys {
                 let kind: String = redis::cmd("TYPE").arg(&key).query(&mut conn).unwrap();
