@@ -409,7 +409,9 @@ def setup_ferrite_functions(settings, port, table, errors):
     plans = [("rate_limit", settings.rate_limit_wasm, settings.rate_limit_missing, ["read", "write"]),
              ("noop", settings.noop_wasm, settings.noop_missing, [])]
     for name, path, missing, caps in plans:
-        row = by_name[name]
+        row = by_name.get(name)
+        if row is None:  # not selected by WORKLOADS
+            continue
         if not path:
             row.unavailable["ferrite"] = missing or f"{name} module not built"
             continue
