@@ -828,6 +828,7 @@ impl WasmExecutor {
         match self.run_call(keyspace, &f, export, scope, args, numkeys, db, mode, inline) {
             Run::Done(result) => Outcome::Done(result),
             Run::Deferred(mut args) => {
+                f.stats.record_deferred();
                 let rest = args.split_off(numkeys);
                 Outcome::Deferred(CallRequest {
                     function,

@@ -21,6 +21,7 @@ pub(crate) struct FunctionStats {
     memory_bytes_last: AtomicU64,
     memory_bytes_peak: AtomicU64,
     last_invocation_ms: AtomicU64,
+    deferred: AtomicU64,
     histogram: Mutex<Histogram<u64>>,
 }
 
@@ -46,6 +47,10 @@ pub struct StatsSnapshot {
     pub memory_peak_bytes: u64,
     /// Unix time of the last call, in ms (`None` if never called).
     pub last_invocation_ms: Option<u64>,
+    /// Inline attempts handed back to the blocking pool (they would have
+    /// waited, or overran the inline budget); each also counts once in
+    /// `invocations` when it runs there.
+    pub deferred: u64,
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
@@ -65,6 +70,7 @@ impl FunctionStats {
             memory_bytes_last: AtomicU64::new(0),
             memory_bytes_peak: AtomicU64::new(0),
             last_invocation_ms: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
             // 3 significant digits from 1 ns to 1 h: a fixed, bounded size.
             histogram: Mutex::new(
                 Histogram::new_with_bounds(1, HISTOGRAM_NS_MAX, 3)
@@ -96,6 +102,11 @@ impl FunctionStats {
         let _ = self.histogram.lock().record(ns);
     }
 
+    /// Counts one inline attempt handed back (see [`StatsSnapshot::deferred`]).
+    pub(crate) fn record_deferred(&self) {
+        self.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         let invocations = self.invocations.load(Ordering::Relaxed);
         let total = self.duration_ns_total.load(Ordering::Relaxed);
@@ -111,6 +122,7 @@ impl FunctionStats {
             memory_used_bytes: self.memory_bytes_last.load(Ordering::Relaxed),
             memory_peak_bytes: self.memory_bytes_peak.load(Ordering::Relaxed),
             last_invocation_ms: (last != 0).then_some(last),
+            deferred: self.deferred.load(Ordering::Relaxed),
         }
     }
 
@@ -125,6 +137,7 @@ impl FunctionStats {
             &self.memory_bytes_last,
             &self.memory_bytes_peak,
             &self.last_invocation_ms,
+            &self.deferred,
         ] {
             c.store(0, Ordering::Relaxed);
         }

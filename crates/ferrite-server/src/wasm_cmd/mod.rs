@@ -631,6 +631,7 @@ impl WasmService {
                     s.last_invocation_ms
                         .map_or(Frame::Null, |ms| bulk(&rfc3339(ms))),
                 ),
+                ("deferred", Frame::Integer(s.deferred as i64)),
             ]));
         }
         let names = self.executor.list();
