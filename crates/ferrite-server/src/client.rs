@@ -64,7 +64,15 @@ impl ClientInfo {
 
     /// Notes that a command named `cmd` is running now.
     pub fn touch(&self, cmd: &str) {
-        let ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.touch_at(cmd, Instant::now());
+    }
+
+    /// [`ClientInfo::touch`] with the time the caller already read (the
+    /// dispatcher reads the clock once per command for both this and the
+    /// command's duration).
+    pub fn touch_at(&self, cmd: &str, now: Instant) {
+        let ms = u64::try_from(now.saturating_duration_since(self.created).as_millis())
+            .unwrap_or(u64::MAX);
         self.last_command_ms.store(ms, Ordering::Relaxed);
         let mut last = self.last_cmd.lock();
         if last.as_str() != cmd {

@@ -135,8 +135,8 @@ async fn prepare_and_run(
             return Some(Frame::queued());
         }
     }
-    session.info.touch(spec.name);
     let started = Instant::now();
+    session.info.touch_at(spec.name, started);
     let reply = if spec.name == "exec" {
         Some(multi::exec(server, session).await)
     } else {
