@@ -348,6 +348,27 @@ impl LogLevel {
     }
 }
 
+/// Redis 7's default snapshot schedule: after 3600 s if at least 1 change,
+/// 300 s and 100 changes, 60 s and 10000 changes.
+pub const DEFAULT_SAVE: &str = "3600 1 300 100 60 10000";
+
+/// Parses a `save` value into (seconds, changes) rules; `""` is none.
+pub fn parse_save_rules(text: &str) -> Result<Vec<(u64, u64)>, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return Err("Invalid save parameters".to_owned());
+    }
+    words
+        .chunks(2)
+        .map(
+            |pair| match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
+                (Ok(secs), Ok(changes)) => Ok((secs, changes)),
+                _ => Err("Invalid save parameters".to_owned()),
+            },
+        )
+        .collect()
+}
+
 /// The whole configuration. Field names are the keys of `ferrite.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -375,11 +396,28 @@ pub struct Config {
     /// Output limits per client class, Redis syntax
     /// (`"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60"`).
     pub client_output_buffer_limit: OutputBufferLimits,
-    /// Append-only file persistence. Not implemented yet: only `false` is
-    /// accepted.
+    /// Append-only file persistence (`false`). See docs/persistence.md.
     pub appendonly: bool,
-    /// RDB snapshot schedule. Not implemented yet: only `""` is accepted.
+    /// When the AOF is fsynced: `always`, `everysec` or `no` (`everysec`).
+    pub appendfsync: String,
+    /// Base name of the AOF files (`appendonly.aof`).
+    pub appendfilename: String,
+    /// Directory of the AOF files inside `dir` (`appendonlydir`).
+    pub appenddirname: String,
+    /// Load an AOF whose last record is incomplete, dropping it (`true`).
+    pub aof_load_truncated: bool,
+    /// The base of a rewritten AOF is an RDB file (`true`).
+    pub aof_use_rdb_preamble: bool,
+    /// Rewrite the AOF when it grew by this percentage since the last
+    /// rewrite; 0 disables (`100`).
+    pub auto_aof_rewrite_percentage: u32,
+    /// ... and is at least this big (`64mb`).
+    pub auto_aof_rewrite_min_size: ByteSize,
+    /// RDB snapshot schedule, Redis syntax: pairs `<seconds> <changes>`;
+    /// `""` disables (`"3600 1 300 100 60 10000"`).
     pub save: String,
+    /// RDB snapshot file name inside `dir` (`dump.rdb`).
+    pub dbfilename: String,
     /// WebAssembly functions.
     pub wasm: WasmConfig,
 }
@@ -399,7 +437,15 @@ impl Default for Config {
             proto_max_bulk_len: ByteSize(512 << 20),
             client_output_buffer_limit: OutputBufferLimits::default(),
             appendonly: false,
-            save: String::new(),
+            appendfsync: "everysec".to_owned(),
+            appendfilename: "appendonly.aof".to_owned(),
+            appenddirname: "appendonlydir".to_owned(),
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: ByteSize(64 << 20),
+            save: DEFAULT_SAVE.to_owned(),
+            dbfilename: "dump.rdb".to_owned(),
             wasm: WasmConfig::default(),
         }
     }
@@ -742,7 +788,49 @@ pub static PARAMS: &[Param] = &[
     param!("appendonly", true, |c| yes_no(c.appendonly), |c, v| c
         .appendonly =
         parse_bool(v)?),
+    param!("appendfsync", true, |c| c.appendfsync.clone(), |c, v| c
+        .appendfsync =
+        v.trim().to_ascii_lowercase()),
+    param!(
+        "appendfilename",
+        false,
+        |c| c.appendfilename.clone(),
+        |c, v| c.appendfilename = v.trim().to_owned()
+    ),
+    param!(
+        "appenddirname",
+        false,
+        |c| c.appenddirname.clone(),
+        |c, v| c.appenddirname = v.trim().to_owned()
+    ),
+    param!(
+        "aof-load-truncated",
+        true,
+        |c| yes_no(c.aof_load_truncated),
+        |c, v| c.aof_load_truncated = parse_bool(v)?
+    ),
+    param!(
+        "aof-use-rdb-preamble",
+        true,
+        |c| yes_no(c.aof_use_rdb_preamble),
+        |c, v| c.aof_use_rdb_preamble = parse_bool(v)?
+    ),
+    param!(
+        "auto-aof-rewrite-percentage",
+        true,
+        |c| c.auto_aof_rewrite_percentage.to_string(),
+        |c, v| c.auto_aof_rewrite_percentage = parse_u32(v)?
+    ),
+    param!(
+        "auto-aof-rewrite-min-size",
+        true,
+        |c| c.auto_aof_rewrite_min_size.0.to_string(),
+        |c, v| c.auto_aof_rewrite_min_size = parse_size(v)?
+    ),
     param!("save", true, |c| c.save.clone(), |c, v| c.save =
+        v.trim().to_owned()),
+    param!("dbfilename", true, |c| c.dbfilename.clone(), |c, v| c
+        .dbfilename =
         v.trim().to_owned()),
     param!("wasm.enabled", false, |c| yes_no(c.wasm.enabled), |c, v| {
         c.wasm.enabled = parse_bool(v)?
@@ -994,17 +1082,23 @@ impl Config {
                 ));
             }
         }
-        if self.appendonly {
+        if !matches!(self.appendfsync.as_str(), "always" | "everysec" | "no") {
             return Err(invalid(
-                "appendonly",
-                "persistence is not implemented yet; only 'no' is accepted",
+                "appendfsync",
+                "argument(s) must be one of the following: always, everysec, no",
             ));
         }
-        if !self.save.is_empty() {
-            return Err(invalid(
-                "save",
-                "persistence is not implemented yet; only \"\" is accepted",
-            ));
+        for (key, name) in [
+            ("appendfilename", &self.appendfilename),
+            ("appenddirname", &self.appenddirname),
+            ("dbfilename", &self.dbfilename),
+        ] {
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                return Err(invalid(key, "must be a file name, not a path"));
+            }
+        }
+        if let Err(reason) = parse_save_rules(&self.save) {
+            return Err(invalid("save", reason));
         }
         self.wasm.validate()
     }
@@ -1156,7 +1250,9 @@ mod tests {
             err("[wasm.capabilities]\ndefault = [\"write\"]\nallowed = [\"read\"]")
                 .contains("wasm.capabilities.default")
         );
-        assert!(err("appendonly = true").contains("appendonly"));
+        assert!(err("appendfsync = \"sometimes\"").contains("appendfsync"));
+        assert!(err("save = \"60\"").contains("save"));
+        assert!(err("dbfilename = \"a/b\"").contains("dbfilename"));
     }
 
     #[test]

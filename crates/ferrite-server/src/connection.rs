@@ -54,6 +54,9 @@ pub struct Session {
     pub watches: Vec<(usize, Bytes, WatchHandle)>,
     /// Close once the replies so far are written (QUIT, SHUTDOWN).
     pub close: bool,
+    /// A command of the batch may have written: wait for the AOF before
+    /// replying (`Persistence::wait_acked`).
+    pub wrote: bool,
 }
 
 impl Session {
@@ -67,6 +70,7 @@ impl Session {
             multi: None,
             watches: Vec::new(),
             close: false,
+            wrote: false,
         }
     }
 
@@ -204,6 +208,7 @@ async fn serve(
                         server.stats.record_error(text);
                     }
                     encode(&frame, session.protocol, &mut output);
+                    ack_writes(server, &mut session).await;
                     flush(server, &mut stream, &mut output).await?;
                     return Err(CloseReason::Protocol(err));
                 }
@@ -215,11 +220,13 @@ async fn serve(
             decoder.set_auth_required(!session.authenticated);
             check_output(output.len(), output_limit)?;
             if session.close {
+                ack_writes(server, &mut session).await;
                 flush(server, &mut stream, &mut output).await?;
                 return Ok(());
             }
             if output.len() >= WRITE_FLUSH_BYTES {
                 let soft_secs = check_output(output.len(), output_limit)?;
+                ack_writes(server, &mut session).await;
                 flush_tracked(server, &info, &mut stream, &mut output, soft_secs).await?;
             }
         }
@@ -229,11 +236,20 @@ async fn serve(
         }
         if !output.is_empty() {
             let soft_secs = check_output(output.len(), output_limit)?;
+            ack_writes(server, &mut session).await;
             flush_tracked(server, &info, &mut stream, &mut output, soft_secs).await?;
         }
         if server.is_shutting_down() {
             return Ok(());
         }
+    }
+}
+
+/// Replies of writes go out only once the AOF has them (group commit; a
+/// no-op with the AOF off). See `persist.rs`.
+async fn ack_writes(server: &Server, session: &mut Session) {
+    if std::mem::take(&mut session.wrote) {
+        server.persistence.wait_acked().await;
     }
 }
 

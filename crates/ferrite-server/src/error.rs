@@ -120,6 +120,10 @@ pub enum CommandError {
     /// CLIENT LIST ID with a bad id.
     #[error("ERR Invalid client ID")]
     InvalidClientId,
+    /// A persistence command failed; the text is the whole reply
+    /// (`ERR Background save already in progress`, `MISCONF …`).
+    #[error("{0}")]
+    Persistence(String),
 }
 
 impl CommandError {

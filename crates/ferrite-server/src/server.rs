@@ -15,6 +15,7 @@ use ferrite_store::{Store, StoreConfig};
 use crate::client::{Clients, RegisterError};
 use crate::config::{Config, LogLevel};
 use crate::connection;
+use crate::persist::Persistence;
 use crate::stats::Stats;
 use crate::wasm_cmd::WasmService;
 
@@ -40,6 +41,9 @@ pub enum ServerError {
     /// The wasm runtime or the persisted functions could not be loaded.
     #[error("{0}")]
     Wasm(String),
+    /// The data could not be loaded (AOF or RDB), or the AOF not opened.
+    #[error("{0}")]
+    Persist(String),
     /// The signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -53,6 +57,8 @@ pub struct Server {
     pub store: Arc<Store>,
     /// The WASM functions (`None` when `[wasm] enabled = false`).
     pub wasm: Option<Arc<WasmService>>,
+    /// AOF and snapshots.
+    pub persistence: Arc<Persistence>,
     /// Connected clients.
     pub clients: Clients,
     /// Counters for INFO.
@@ -162,9 +168,20 @@ pub async fn serve(
     } else {
         None
     };
+    let persistence = {
+        let (config, store, wasm) = (config.clone(), Arc::clone(&store), wasm.clone());
+        tokio::task::spawn_blocking(move || Persistence::start(&config, store, wasm))
+            .await
+            .map_err(|e| ServerError::Persist(e.to_string()))?
+            .map_err(|e| ServerError::Persist(e.to_string()))?
+    };
+    if let Some(wasm) = &wasm {
+        wasm.set_log(Arc::clone(&persistence) as Arc<dyn ferrite_store::EffectSink>);
+    }
     let server = Arc::new(Server {
         config: RwLock::new(config),
         store,
+        persistence,
         wasm,
         clients: Clients::default(),
         stats: Stats::default(),
@@ -184,6 +201,7 @@ pub async fn serve(
 
     spawn_signal_handlers(&server)?;
     tokio::spawn(expire_loop(Arc::clone(&server)));
+    tokio::spawn(persistence_cron(Arc::clone(&server)));
     accept_loop(&server, listener).await;
 
     tracing::info!(
@@ -193,6 +211,13 @@ pub async fn serve(
     let deadline = Instant::now() + Duration::from_millis(SHUTDOWN_GRACE_MS);
     while !server.clients.is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let persistence = Arc::clone(&server.persistence);
+    let config = server.config.read().clone();
+    match tokio::task::spawn_blocking(move || persistence.shutdown(&config)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!("Error saving at shutdown: {err}"),
+        Err(err) => tracing::warn!("Error saving at shutdown: {err}"),
     }
     tracing::info!("Ferrite is now ready to exit, bye bye...");
     Ok(())
@@ -266,6 +291,19 @@ fn admit(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
                 .await;
             });
         }
+    }
+}
+
+/// Once a second: save rules and automatic AOF rewrites.
+async fn persistence_cron(server: Arc<Server>) {
+    let mut shutdown = server.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let config = server.config.read().clone();
+        server.persistence.cron(&config);
     }
 }
 

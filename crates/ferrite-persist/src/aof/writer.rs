@@ -102,7 +102,10 @@ struct Pending {
 
 struct Shared {
     pending: Mutex<Pending>,
+    /// Wakes the writer thread (appends, switch, stop).
     wake: Condvar,
+    /// Wakes the fsync thread (policy change, stop).
+    fsync_wake: Condvar,
     enabled: AtomicBool,
     policy: AtomicU8,
     /// Offsets connections may acknowledge up to.
@@ -139,6 +142,7 @@ impl AofWriter {
                 stop: false,
             }),
             wake: Condvar::new(),
+            fsync_wake: Condvar::new(),
             enabled: AtomicBool::new(true),
             policy: AtomicU8::new(policy.to_u8()),
             acked,
@@ -175,7 +179,7 @@ impl AofWriter {
     /// Changes `appendfsync`.
     pub fn set_policy(&self, policy: FsyncPolicy) {
         self.shared.policy.store(policy.to_u8(), Ordering::SeqCst);
-        self.shared.wake.notify_all();
+        self.shared.fsync_wake.notify_all();
     }
 
     /// The policy in force.
@@ -237,6 +241,7 @@ impl AofWriter {
     pub fn shutdown(&self) {
         self.shared.pending.lock().stop = true;
         self.shared.wake.notify_all();
+        self.shared.fsync_wake.notify_all();
         for handle in self.threads.lock().drain(..) {
             let _ = handle.join();
         }
@@ -394,7 +399,7 @@ fn fsync_loop(shared: &Shared) {
                 return;
             }
             let wait = Duration::from_millis(EVERYSEC_INTERVAL_MS).saturating_sub(last.elapsed());
-            let _ = shared.wake.wait_for(&mut pending, wait);
+            let _ = shared.fsync_wake.wait_for(&mut pending, wait);
             if pending.stop {
                 return;
             }

@@ -104,6 +104,25 @@ pub fn set(server: &Server, argv: &[Bytes]) -> CommandResult {
         return Err(failed(name, &reason));
     }
     let level = config.loglevel;
+    let policy = ferrite_persist::aof::FsyncPolicy::parse(&config.appendfsync)
+        .unwrap_or(ferrite_persist::aof::FsyncPolicy::EverySec);
+    let (appendonly, fsync_changed) = {
+        let current = server.config.read();
+        (
+            (current.appendonly != config.appendonly).then_some(config.appendonly),
+            current.appendfsync != config.appendfsync,
+        )
+    };
+    if let Some(on) = appendonly {
+        // `yes` starts the rewrite that creates the AOF (Redis behaviour).
+        server
+            .persistence
+            .set_appendonly(on, policy)
+            .map_err(|e| failed(&argv[2], &e.to_string()))?;
+    }
+    if fsync_changed {
+        server.persistence.set_fsync(policy);
+    }
     let previous = std::mem::replace(&mut *server.config.write(), config);
     if previous.loglevel != level {
         server.apply_log_level(level);

@@ -17,6 +17,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("server", true),
     ("clients", true),
     ("memory", true),
+    ("persistence", true),
     ("stats", true),
     ("replication", true),
     ("commandstats", false),
@@ -120,6 +121,7 @@ fn section(server: &Server, name: &str, out: &mut String) {
             );
             line!("blocked_clients:0");
         }
+        "persistence" => server.persistence.info(out),
         "memory" => {
             let used = alloc::allocated_bytes() as u64;
             let peak = (alloc::allocated_peak_bytes() as u64).max(used);

@@ -135,6 +135,18 @@ async fn prepare_and_run(
             return Some(Frame::queued());
         }
     }
+    let writes = spec.flags.contains(CommandFlags::WRITE)
+        || spec.layer == Layer::Wasm
+        || spec.name == "exec";
+    if writes {
+        if spec.flags.contains(CommandFlags::WRITE) {
+            if let Some(text) = server.persistence.misconf() {
+                return Some(Frame::Error(text.into()));
+            }
+        }
+        // The connection waits for the AOF before replying (persist.rs).
+        session.wrote = true;
+    }
     let started = Instant::now();
     session.info.touch_at(spec.name, started);
     let reply = if spec.name == "exec" {
@@ -235,6 +247,10 @@ pub fn run_server_command(
         "command|getkeys" => command::getkeys(argv),
         "command|list" => command::list(argv),
         "time" => Ok(server::time()),
+        "save" => server::save(server),
+        "bgsave" => server::bgsave(server, argv),
+        "lastsave" => Ok(server::lastsave(server)),
+        "bgrewriteaof" => server::bgrewriteaof(server),
         "shutdown" => match server::shutdown(server, session, argv) {
             Ok(()) => return None,
             Err(err) => Err(err),

@@ -1,4 +1,5 @@
-//! TIME and SHUTDOWN.
+//! TIME, SHUTDOWN and the persistence commands (SAVE, BGSAVE, LASTSAVE,
+//! BGREWRITEAOF; see docs/persistence.md).
 
 use std::sync::Arc;
 
@@ -21,9 +22,10 @@ pub fn time() -> Frame {
 /// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`. On success there is
 /// no reply: the connection closes and the server exits.
 ///
-/// Ferrite has no persistence yet, so SAVE and NOSAVE both exit without
-/// writing anything (SAVE is logged); NOW and FORCE change nothing because
-/// there are no replicas to wait for and no save to fail.
+/// SAVE saves a snapshot first, NOSAVE does not, neither saves when save
+/// rules are set (Redis). A failed save refuses to shut down unless FORCE.
+/// NOW changes nothing (there are no replicas to wait for). The snapshot is
+/// written on this thread, like Redis's blocking save.
 pub fn shutdown(
     server: &Arc<Server>,
     session: &mut Session,
@@ -32,11 +34,13 @@ pub fn shutdown(
     let mut save = false;
     let mut nosave = false;
     let mut abort = false;
+    let mut force = false;
     for arg in &argv[1..] {
         match arg.to_ascii_lowercase().as_slice() {
             b"save" => save = true,
             b"nosave" => nosave = true,
-            b"now" | b"force" => {}
+            b"now" => {}
+            b"force" => force = true,
             b"abort" => abort = true,
             _ => return Err(CommandError::Syntax),
         }
@@ -48,11 +52,77 @@ pub fn shutdown(
         // Shutdown is immediate, so there is never one in progress to abort.
         return Err(CommandError::NoShutdownInProgress);
     }
-    if save {
-        tracing::warn!("SHUTDOWN SAVE: persistence is not implemented, nothing was saved");
+    let decision = if save {
+        Some(true)
+    } else if nosave {
+        Some(false)
+    } else {
+        None
+    };
+    let config = server.config.read().clone();
+    if let Err(err) = server.persistence.shutdown_save(&config, decision) {
+        if !force {
+            tracing::warn!("Error trying to save the DB, can't exit: {err}");
+            return Err(CommandError::Persistence(
+                "ERR Errors trying to SHUTDOWN. Check logs.".to_owned(),
+            ));
+        }
     }
     tracing::warn!("User requested shutdown...");
     session.close = true;
     server.request_shutdown();
     Ok(())
+}
+
+/// `SAVE`: a snapshot to `dbfilename`, on this thread (blocks the client,
+/// like Redis; other connections keep being served).
+pub fn save(server: &Server) -> Result<Frame, CommandError> {
+    if server.persistence.bgsave_running() {
+        return Err(CommandError::Persistence(
+            "ERR Background save already in progress".to_owned(),
+        ));
+    }
+    let config = server.config.read().clone();
+    server
+        .persistence
+        .save(&config)
+        .map(|()| Frame::ok())
+        .map_err(|_| CommandError::Persistence("ERR".to_owned()))
+}
+
+/// `BGSAVE [SCHEDULE]`.
+pub fn bgsave(server: &Server, argv: &[Bytes]) -> Result<Frame, CommandError> {
+    if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"schedule")) {
+        return Err(CommandError::Syntax);
+    }
+    let config = server.config.read().clone();
+    server
+        .persistence
+        .bgsave(config)
+        .map(|()| Frame::simple("Background saving started"))
+        .map_err(|e| CommandError::Persistence(e.to_string()))
+}
+
+/// `LASTSAVE`: Unix time of the last successful save.
+pub fn lastsave(server: &Server) -> Frame {
+    Frame::Integer(i64::try_from(server.persistence.last_save()).unwrap_or(i64::MAX))
+}
+
+/// `BGREWRITEAOF`.
+pub fn bgrewriteaof(server: &Server) -> Result<Frame, CommandError> {
+    if server.persistence.writer().is_none() {
+        return Err(CommandError::Persistence(
+            "ERR BGREWRITEAOF needs the AOF on (appendonly yes, or CONFIG SET appendonly yes, \
+             which creates it)"
+                .to_owned(),
+        ));
+    }
+    let config = server.config.read().clone();
+    let policy = ferrite_persist::aof::FsyncPolicy::parse(&config.appendfsync)
+        .unwrap_or(ferrite_persist::aof::FsyncPolicy::EverySec);
+    server
+        .persistence
+        .bgrewriteaof(policy)
+        .map(|_| Frame::simple("Background append only file rewriting started"))
+        .map_err(|e| CommandError::Persistence(e.to_string()))
 }

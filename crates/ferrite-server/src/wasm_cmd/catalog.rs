@@ -66,11 +66,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
 pub fn save(data_dir: &Path, record: &Record) -> Result<(), CatalogError> {
     let dir = functions_dir(data_dir);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let body = encode_body(record);
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + body.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&crc32(&body).to_le_bytes());
-    bytes.extend_from_slice(&body);
+    let bytes = encode(record);
 
     let path = dir.join(format!("{}.fn", record.name));
     let tmp = dir.join(format!(".{}.fn.tmp", record.name));
@@ -124,16 +120,35 @@ pub fn load_all(data_dir: &Path) -> Result<Vec<Record>, CatalogError> {
     Ok(out)
 }
 
+/// The bytes of a record as stored in its file (magic, CRC, body); also
+/// the record of a function in snapshots (RDB AUX).
+pub fn encode(record: &Record) -> Vec<u8> {
+    let body = encode_body(record);
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&crc32(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
 fn read_record(path: &Path) -> Result<Record, CatalogError> {
-    let corrupt = |why| CatalogError::Corrupt {
-        path: path.display().to_string(),
-        why,
-    };
     let len = std::fs::metadata(path).map_err(io(path))?.len();
     if len > RECORD_BYTES_MAX {
-        return Err(corrupt("file too large"));
+        return Err(CatalogError::Corrupt {
+            path: path.display().to_string(),
+            why: "file too large",
+        });
     }
     let bytes = std::fs::read(path).map_err(io(path))?;
+    decode(&bytes, &path.display().to_string())
+}
+
+/// Parses [`encode`]'s bytes; `label` names the source in errors.
+pub fn decode(bytes: &[u8], label: &str) -> Result<Record, CatalogError> {
+    let corrupt = |why| CatalogError::Corrupt {
+        path: label.to_owned(),
+        why,
+    };
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or_else(|| corrupt("bad magic"))?;

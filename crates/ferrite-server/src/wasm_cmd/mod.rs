@@ -10,6 +10,7 @@
 //!   that the persistent catalog (`catalog.rs`) always matches the executor.
 
 pub mod catalog;
+mod logged;
 pub mod options;
 pub mod source;
 
@@ -104,6 +105,8 @@ pub struct WasmService {
     meta: Mutex<HashMap<String, FunctionMeta>>,
     /// Serializes LOAD / UPDATE / RELOAD / UNLOAD (executor + catalog).
     admin: tokio::sync::Mutex<()>,
+    /// Where function changes are logged (the AOF), see `logged.rs`.
+    log: std::sync::OnceLock<Arc<dyn ferrite_store::EffectSink>>,
 }
 
 fn unix_ms_now() -> u64 {
@@ -194,6 +197,7 @@ impl WasmService {
             module_dir,
             meta: Mutex::new(HashMap::new()),
             admin: tokio::sync::Mutex::new(()),
+            log: std::sync::OnceLock::new(),
         };
         let records = catalog::load_all(data_dir).map_err(|e| e.to_string())?;
         for record in records {
@@ -411,6 +415,7 @@ impl WasmService {
             options: meta.options.to_args(),
         };
         catalog::save(&self.data_dir, &record)?;
+        self.log_loaded(&record);
         Ok(())
     }
 
@@ -503,6 +508,7 @@ impl WasmService {
         }
         self.executor.unload(&name)?;
         self.meta.lock().remove(&name);
+        self.log_unloaded(&name);
         let dir = self.data_dir.clone();
         Self::blocking(move || catalog::remove(&dir, &name)).await??;
         Ok(Frame::ok())

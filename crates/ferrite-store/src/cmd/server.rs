@@ -246,6 +246,38 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Synchronously save the dataset to disk and then shut down the server",
     ),
     server(
+        "save",
+        1,
+        ADMIN.with(F::NO_ASYNC_LOADING).with(F::NO_MULTI),
+        "server",
+        "Synchronously save the dataset to disk",
+    )
+    .since("1.0.0"),
+    server(
+        "bgsave",
+        -1,
+        ADMIN.with(F::NO_ASYNC_LOADING),
+        "server",
+        "Asynchronously save the dataset to disk",
+    )
+    .since("1.0.0"),
+    server(
+        "bgrewriteaof",
+        1,
+        ADMIN.with(F::NO_ASYNC_LOADING),
+        "server",
+        "Asynchronously rewrite the append-only file",
+    )
+    .since("1.0.0"),
+    server(
+        "lastsave",
+        1,
+        LS.with(F::FAST),
+        "server",
+        "Get the UNIX time stamp of the last successful save to disk",
+    )
+    .since("1.0.0"),
+    server(
         "multi",
         1,
         NLS.with(F::FAST).with(F::ALLOW_BUSY),
