@@ -1097,6 +1097,13 @@ impl Config {
                 return Err(invalid(key, "must be a file name, not a path"));
             }
         }
+        if !self.aof_use_rdb_preamble {
+            return Err(invalid(
+                "aof_use_rdb_preamble",
+                "'no' (a RESP base file) is not implemented: rewrites write an RDB base \
+                 (RESP bases written by Redis load fine)",
+            ));
+        }
         if let Err(reason) = parse_save_rules(&self.save) {
             return Err(invalid("save", reason));
         }

@@ -572,7 +572,11 @@ impl Persistence {
     /// An error means the server must not exit. Blocking.
     pub fn shutdown_save(&self, config: &Config, save: Option<bool>) -> Result<(), PersistError> {
         let rules = parse_save_rules(&config.save).unwrap_or_default();
-        if save.unwrap_or(!rules.is_empty()) {
+        // Unlike Redis, nothing changed since the last save (or load) means
+        // no final save: the file on disk already holds this data.
+        let changed =
+            self.store.stats().changes > self.changes_at_last_save.load(Ordering::Relaxed);
+        if save.unwrap_or(!rules.is_empty() && changed) {
             tracing::info!("Saving the final RDB snapshot before exiting.");
             self.save(config)?;
         }
