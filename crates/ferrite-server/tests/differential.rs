@@ -156,6 +156,10 @@ impl Server {
             port_text.as_str(),
             "--bind",
             "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
             "--dir",
             dir_text.as_str(),
         ];
