@@ -316,6 +316,7 @@ impl Persistence {
         let deadline = Instant::now() + Duration::from_millis(SNAPSHOT_PAUSE_DEADLINE_MS);
         self.store
             .snapshot_consistent(deadline, at_cut)
+            .map(|snapshot| snapshot.dbs)
             .map_err(|e| PersistError::Rdb(format!("cannot take a consistent snapshot: {e}")))
     }
 
