@@ -60,7 +60,10 @@ pub fn shutdown(
         None
     };
     let config = server.config.read().clone();
-    if let Err(err) = server.persistence.shutdown_save(&config, decision) {
+    // The snapshot waits for running transactions: let this worker's other
+    // tasks move to other threads meanwhile.
+    let saved = tokio::task::block_in_place(|| server.persistence.shutdown_save(&config, decision));
+    if let Err(err) = saved {
         if !force {
             tracing::warn!("Error trying to save the DB, can't exit: {err}");
             return Err(CommandError::Persistence(
@@ -83,9 +86,9 @@ pub fn save(server: &Server) -> Result<Frame, CommandError> {
         ));
     }
     let config = server.config.read().clone();
-    server
-        .persistence
-        .save(&config)
+    // Blocks this client like Redis's SAVE; the worker's other tasks move to
+    // other threads meanwhile.
+    tokio::task::block_in_place(|| server.persistence.save(&config))
         .map(|()| Frame::ok())
         .map_err(|_| CommandError::Persistence("ERR".to_owned()))
 }
