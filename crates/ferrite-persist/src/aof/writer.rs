@@ -468,4 +468,40 @@ mod tests {
         writer.shutdown();
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn switch_routes_later_appends_to_the_new_file() {
+        let dir = std::env::temp_dir().join(format!("ferrite-aof-switch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let open = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(name))
+                .unwrap()
+        };
+        let writer = AofWriter::start(open("old.aof"), 0, FsyncPolicy::EverySec).unwrap();
+        writer.append(&[effect(2, &["SET", "a", "1"])]);
+        writer.switch_file(Switch {
+            file: open("new.aof"),
+            len: 0,
+        });
+        writer.append(&[effect(2, &["SET", "b", "2"])]);
+        writer.shutdown();
+        let old = std::fs::read_to_string(dir.join("old.aof")).unwrap();
+        let new = std::fs::read_to_string(dir.join("new.aof")).unwrap();
+        assert!(
+            old.contains("$1\r\na\r\n") && !old.contains("$1\r\nb\r\n"),
+            "{old:?}"
+        );
+        // The new file starts with its own SELECT.
+        assert!(
+            new.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"),
+            "{new:?}"
+        );
+        assert!(new.contains("$1\r\nb\r\n"), "{new:?}");
+        assert_eq!(writer.incr_len(), new.len() as u64);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
