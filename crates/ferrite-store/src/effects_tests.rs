@@ -554,3 +554,165 @@ fn replaying_effects_rebuilds_the_keyspace() {
     assert!(live > 200, "live keys {live}");
     assert!(expired > 200, "expired keys {expired}");
 }
+
+// ----- consistent snapshots -----
+
+/// Runs `parts` in `db`, waiting out transactions (and snapshots) that hold the keyspace.
+fn run_retrying(store: &Store, db: usize, parts: &[Bytes]) -> Frame {
+    loop {
+        match store.execute(db, parts) {
+            Ok(frame) => return frame,
+            Err(blocked) => {
+                while !blocked.is_released() {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn snapshot_waits_for_transactions() {
+    let (s, _sink) = store_with_sink();
+    run_db(&s, 0, &["SET", "a", "1"]);
+    let mut txn = s
+        .begin(
+            0,
+            Scope::Keys(argv(&["a"])),
+            TxnMode::ReadWrite,
+            Instant::now() + Duration::from_secs(1),
+        )
+        .unwrap();
+    txn.execute(&argv(&["SET", "a", "2"]));
+    let mut cut = false;
+    let err = s
+        .snapshot_consistent(Instant::now() + Duration::from_millis(30), || cut = true)
+        .unwrap_err();
+    assert!(matches!(err, crate::LockError::Timeout { .. }), "{err:?}");
+    assert!(!cut, "at_cut ran without the keyspace lock");
+    txn.commit();
+    let snapshot = s
+        .snapshot_consistent(Instant::now() + Duration::from_secs(1), || cut = true)
+        .unwrap();
+    assert!(cut);
+    assert_eq!(snapshot.taken_at_ms, T0);
+    assert_eq!(snapshot.key_count(), 1);
+    assert_eq!(snapshot.dbs[0][0].0, Bytes::from_static(b"a"));
+    assert_eq!(snapshot.dbs[0][0].1.value, crate::Value::string(b"2"));
+    // The keyspace lock is released: commands and transactions run again.
+    assert_eq!(run_db(&s, 0, &["INCR", "a"]), Frame::Integer(3));
+}
+
+#[test]
+fn snapshot_leaves_out_expired_keys() {
+    let (s, _sink) = store_with_sink();
+    run_db(&s, 1, &["SET", "short", "1", "PX", "5"]);
+    run_db(&s, 1, &["SET", "long", "1", "PX", "500"]);
+    s.set_test_clock(T0 + 10);
+    let snapshot = s
+        .snapshot_consistent(Instant::now() + Duration::from_secs(1), || {})
+        .unwrap();
+    assert_eq!(snapshot.dbs.len(), 4);
+    assert_eq!(snapshot.key_count(), 1);
+    assert_eq!(snapshot.dbs[1][0].0, Bytes::from_static(b"long"));
+    assert_eq!(snapshot.dbs[1][0].1.expire_at_ms, Some(T0 + 500));
+}
+
+/// The BGREWRITEAOF property under load: the snapshot plus the effects
+/// reported after the cut rebuild exactly the final keyspace.
+#[test]
+fn snapshot_plus_later_effects_rebuild_the_keyspace_under_load() {
+    let (s, sink) = store_with_sink();
+    let s = Arc::new(s);
+    let writers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(w);
+                for i in 0..3000u64 {
+                    let now = T0 + i / 10;
+                    let cmd = random_command(&mut rng, now);
+                    run_retrying(&s, (i % 2) as usize, &to_argv(&cmd));
+                    if i % 97 == 0 {
+                        let deadline = Instant::now() + Duration::from_secs(5);
+                        let mut txn = s
+                            .begin(0, Scope::All, TxnMode::ReadWrite, deadline)
+                            .unwrap();
+                        txn.execute(&argv(&["INCR", "k0"]));
+                        txn.execute(&argv(&["RPUSH", "k1", "t"]));
+                        txn.commit();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut cuts = Vec::new();
+    let mut snapshots = Vec::new();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(20));
+        let mut cut = 0;
+        let snapshot = s
+            .snapshot_consistent(Instant::now() + Duration::from_secs(10), || {
+                cut = sink.groups.lock().len();
+            })
+            .unwrap();
+        cuts.push(cut);
+        snapshots.push(snapshot);
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    let groups = sink.take();
+    assert!(
+        cuts.iter().any(|&c| c > 0 && c < groups.len()),
+        "cuts {cuts:?} of {}",
+        groups.len()
+    );
+    for (cut, snapshot) in cuts.into_iter().zip(snapshots) {
+        let b = Store::new(StoreConfig {
+            databases: 4,
+            shards: 8,
+            ..StoreConfig::default()
+        });
+        for (db, entries) in snapshot.dbs.into_iter().enumerate() {
+            for (key, entry) in entries {
+                assert!(b.load_entry(db, &key, entry));
+            }
+        }
+        for effect in groups[cut..].iter().flatten() {
+            let reply = b.execute_loading(effect.db, &effect.argv);
+            assert!(!matches!(reply, Frame::Error(_)), "{effect:?}: {reply:?}");
+        }
+        b.set_test_clock(T0);
+        for db in 0..2 {
+            assert_eq!(s.snapshot_db(db), b.snapshot_db(db), "cut {cut}: db {db}");
+        }
+    }
+}
+
+/// The pause of `Store::snapshot_consistent` for 1 000 000 small string keys
+/// (the number in its doc comment). Run with
+/// `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement: run in release with --ignored --nocapture"]
+fn snapshot_pause() {
+    const KEYS_COUNT: usize = 1_000_000;
+    let s = Store::new(StoreConfig::default());
+    for i in 0..KEYS_COUNT {
+        let key = format!("key:{i:012}");
+        s.execute_loading(0, &argv(&["SET", &key, &format!("{i:08}")]));
+    }
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let snapshot = s
+            .snapshot_consistent(Instant::now() + Duration::from_secs(10), || {})
+            .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(snapshot.key_count(), KEYS_COUNT);
+        drop(snapshot);
+        best = best.min(elapsed);
+        println!("snapshot of {KEYS_COUNT} keys: {elapsed:?}");
+    }
+    println!("best: {best:?}");
+}

@@ -55,7 +55,7 @@ pub use error::{LockError, StoreError, StoreResult};
 pub use ferrite_protocol::{Frame, Protocol};
 pub use keyspace::Entry;
 pub use locks::Blocked;
-pub use store::{KeyspaceInfo, Store, StoreConfig, StoreStats, WatchHandle};
+pub use store::{KeyspaceInfo, Store, StoreConfig, StoreSnapshot, StoreStats, WatchHandle};
 pub use txn::{Scope, Txn, TxnMode};
 pub use value::{StrValue, Value};
 

@@ -15,7 +15,7 @@ use crate::ctx::Ctx;
 use crate::effects::{Effect, EffectSink};
 use crate::error::{LockError, StoreError};
 use crate::keyspace::{Entry, Shard};
-use crate::locks::{Blocked, Locks};
+use crate::locks::{Blocked, Locks, TxnId, Want};
 use crate::txn::{Scope, StoreRef, Txn, TxnMode};
 use crate::value::BuildHasher;
 use crate::{reply, Frame};
@@ -81,6 +81,38 @@ pub struct StoreStats {
     pub expired_keys: u64,
     /// Changes since start (Redis `dirty`-like).
     pub changes: u64,
+}
+
+/// A consistent copy of every database, taken by
+/// [`Store::snapshot_consistent`] (what BGSAVE and BGREWRITEAOF write).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreSnapshot {
+    /// The clock (Unix ms) at the cut. Entries already expired then are left
+    /// out (they are logically absent; their lazy deletion, if any, is
+    /// reported after the cut and replays as a no-op `DEL`).
+    pub taken_at_ms: u64,
+    /// `dbs[i]`: the live entries of database `i`, in no particular order.
+    /// Keys are `Bytes` clones (reference counts); values are deep copies.
+    pub dbs: Vec<Vec<(Bytes, Entry)>>,
+}
+
+impl StoreSnapshot {
+    /// Number of keys in all databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(Vec::len).sum()
+    }
+}
+
+/// Releases a whole-keyspace logical lock when dropped (also on panic).
+struct HeldKeyspace<'a> {
+    locks: &'a Locks,
+    id: TxnId,
+}
+
+impl Drop for HeldKeyspace<'_> {
+    fn drop(&mut self) {
+        self.locks.release(self.id, true);
+    }
 }
 
 /// A WATCH on one key: [`WatchHandle::is_dirty`] turns true after any write,
@@ -528,6 +560,73 @@ impl Store {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// A consistent snapshot of the whole keyspace without fork (BGSAVE,
+    /// BGREWRITEAOF).
+    ///
+    /// 1. Takes the whole-keyspace logical lock, as a [`Scope::All`]
+    ///    transaction would: waits (blocking the thread, until `deadline`)
+    ///    for running transactions, and makes new commands and transactions
+    ///    wait (`Err(Blocked)`, awaited by their tasks) until it returns.
+    /// 2. Locks every shard, so no command is half-way, and calls `at_cut`
+    ///    there: every effect reported before `at_cut` is in the snapshot,
+    ///    every effect reported after it is not (the AOF starts its new
+    ///    incremental file in `at_cut`). Then releases the shard mutexes.
+    /// 3. Copies every live entry of every database, one shard at a time
+    ///    (keys are reference counts, values deep copies), then releases the
+    ///    logical lock.
+    ///
+    /// Entries expired at the cut are left out (see [`StoreSnapshot`]).
+    ///
+    /// The pause (commands waiting) lasts steps 2 and 3. Measured: 1 000 000
+    /// string keys (16-byte keys, 8-byte values) take 70–180 ms (5 runs:
+    /// 179, 84, 70, 98, 74 ms; the first pays for fresh allocations) on the
+    /// shared 2-core development machine, release build:
+    /// `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
+    /// Collections cost more: their elements are copied.
+    ///
+    /// Call it from a blocking thread (`spawn_blocking`), never an async task.
+    pub fn snapshot_consistent(
+        &self,
+        deadline: Instant,
+        at_cut: impl FnOnce(),
+    ) -> Result<StoreSnapshot, LockError> {
+        let started = Instant::now();
+        let id = self.locks.new_id();
+        if !self.locks.acquire(id, &Want::Everything, deadline) {
+            return Err(LockError::Timeout {
+                waited: started.elapsed(),
+            });
+        }
+        let _held = HeldKeyspace {
+            locks: &self.locks,
+            id,
+        };
+        let taken_at_ms = {
+            // Commands check the logical locks under their shard mutexes: once
+            // we hold every mutex, the commands that got past the check before
+            // we held the keyspace have finished and reported their effects.
+            let guards: Vec<_> = self.shards.iter().map(|m| m.lock()).collect();
+            at_cut();
+            let now = self.now_ms();
+            drop(guards);
+            now
+        };
+        let mut dbs: Vec<Vec<(Bytes, Entry)>> = vec![Vec::new(); self.config.databases];
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (out, dbs) in dbs.iter_mut().zip(shard.dbs.iter()) {
+                out.reserve(dbs.map.len());
+                out.extend(
+                    dbs.map
+                        .iter()
+                        .filter(|(_, e)| !e.is_expired(taken_at_ms))
+                        .map(|(k, e)| (k.clone(), e.clone())),
+                );
+            }
+        }
+        Ok(StoreSnapshot { taken_at_ms, dbs })
     }
 
     /// One round of active expiry, Redis style: samples keys that have a TTL
