@@ -92,7 +92,9 @@ pub struct StoreSnapshot {
     /// reported after the cut and replays as a no-op `DEL`).
     pub taken_at_ms: u64,
     /// `dbs[i]`: the live entries of database `i`, in no particular order.
-    /// Keys are `Bytes` clones (reference counts); values are deep copies.
+    /// The keys of one shard share one buffer (drop the snapshot once
+    /// written; [`Store::load_entry`] copies them); string values are
+    /// reference counts, collections deep copies.
     pub dbs: Vec<Vec<(Bytes, Entry)>>,
 }
 
@@ -573,17 +575,16 @@ impl Store {
     ///    there: every effect reported before `at_cut` is in the snapshot,
     ///    every effect reported after it is not (the AOF starts its new
     ///    incremental file in `at_cut`). Then releases the shard mutexes.
-    /// 3. Copies every live entry of every database, one shard at a time
-    ///    (keys are reference counts, values deep copies), then releases the
-    ///    logical lock.
+    /// 3. Copies every live entry of every database, one shard at a time,
+    ///    then releases the logical lock.
     ///
     /// Entries expired at the cut are left out (see [`StoreSnapshot`]).
     ///
-    /// The pause (commands waiting) lasts steps 2 and 3. Measured: 1 000 000
-    /// string keys (16-byte keys, 8-byte values) take 70–180 ms (5 runs:
-    /// 179, 84, 70, 98, 74 ms; the first pays for fresh allocations) on the
-    /// shared 2-core development machine, release build:
-    /// `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
+    /// The pause (commands waiting) lasts steps 2 and 3. Measured for
+    /// 1 000 000 string keys (16-byte keys, 8-byte values), release build, on
+    /// the shared 2-core development machine with a load average of about 4
+    /// (other builds running): 155–390 ms (5 runs: 389, 250, 155, 199, 181
+    /// ms). `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
     /// Collections cost more: their elements are copied.
     ///
     /// Call it from a blocking thread (`spawn_blocking`), never an async task.
@@ -617,13 +618,20 @@ impl Store {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             for (out, dbs) in dbs.iter_mut().zip(shard.dbs.iter()) {
+                let live = || dbs.map.iter().filter(|(_, e)| !e.is_expired(taken_at_ms));
+                // One buffer for the keys of this shard's database, sliced per
+                // key: one allocation instead of one per key.
+                let mut names = Vec::with_capacity(live().map(|(k, _)| k.len()).sum());
+                for (key, _) in live() {
+                    names.extend_from_slice(key);
+                }
+                let names = Bytes::from(names);
                 out.reserve(dbs.map.len());
-                out.extend(
-                    dbs.map
-                        .iter()
-                        .filter(|(_, e)| !e.is_expired(taken_at_ms))
-                        .map(|(k, e)| (k.clone(), e.clone())),
-                );
+                let mut at = 0;
+                for (key, entry) in live() {
+                    out.push((names.slice(at..at + key.len()), entry.clone()));
+                    at += key.len();
+                }
             }
         }
         Ok(StoreSnapshot { taken_at_ms, dbs })
