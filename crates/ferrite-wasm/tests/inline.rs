@@ -122,6 +122,7 @@ fn a_held_key_is_not_waited_for() {
     let back =
         deferred(executor.try_execute_inline(&*store, request("kit.set", Some(&["k"]), &[])));
     assert!(t0.elapsed() < Duration::from_millis(50));
+    assert_eq!(executor.stats("kit").unwrap().deferred, 1);
     // Another key is free: that call runs.
     let outcome = executor.try_execute_inline(&*store, request("kit.set", Some(&["other"]), &[]));
     assert!(
