@@ -444,9 +444,7 @@ impl Default for Config {
             aof_use_rdb_preamble: true,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: ByteSize(64 << 20),
-            // TEMPORARY: DEFAULT_SAVE once snapshots work on main (see
-            // persist.rs `snapshot`).
-            save: String::new(),
+            save: DEFAULT_SAVE.to_owned(),
             dbfilename: "dump.rdb".to_owned(),
             wasm: WasmConfig::default(),
         }

@@ -312,23 +312,12 @@ impl Persistence {
 
     /// Takes a consistent snapshot of every database; `at_cut` runs at the
     /// cut with the keyspace paused.
-    ///
-    /// TEMPORARY (until `Store::snapshot_consistent` is on main): refuses
-    /// with a clear error, so SAVE, BGSAVE, BGREWRITEAOF and CONFIG SET
-    /// appendonly yes fail instead of writing a snapshot that is not
-    /// point-in-time. Revert this commit once it lands.
     fn snapshot(&self, at_cut: impl FnOnce()) -> Result<Dbs, PersistError> {
-        let _ = (
-            at_cut,
-            SNAPSHOT_PAUSE_DEADLINE_MS,
-            Instant::now(),
-            Duration::ZERO,
-        );
-        Err(PersistError::Rdb(
-            "ERR snapshots are not available in this build: they need \
-             Store::snapshot_consistent (consistent cut of the keyspace), not merged yet"
-                .to_owned(),
-        ))
+        let deadline = Instant::now() + Duration::from_millis(SNAPSHOT_PAUSE_DEADLINE_MS);
+        self.store
+            .snapshot_consistent(deadline, at_cut)
+            .map(|snapshot| snapshot.dbs)
+            .map_err(|e| PersistError::Rdb(format!("cannot take a consistent snapshot: {e}")))
     }
 
     fn write_rdb(&self, path: &Path, dbs: &Dbs, aof_base: bool) -> Result<u64, PersistError> {

@@ -279,7 +279,6 @@ fn wait_info(s: &mut TcpStream, name: &str, value: &str) {
 }
 
 #[test]
-#[ignore = "needs Store::snapshot_consistent on main (persist.rs snapshot)"]
 fn bgrewriteaof_then_restart_keeps_everything() {
     let dir = temp_dir("rewrite");
     let a = args(&dir, &["--appendonly", "yes"]);
@@ -318,7 +317,6 @@ fn bgrewriteaof_then_restart_keeps_everything() {
 }
 
 #[test]
-#[ignore = "needs Store::snapshot_consistent on main (persist.rs snapshot)"]
 fn save_bgsave_lastsave_and_rdb_restart() {
     let dir = temp_dir("save");
     let a = args(&dir, &[]);
@@ -356,7 +354,6 @@ fn save_bgsave_lastsave_and_rdb_restart() {
 }
 
 #[test]
-#[ignore = "needs Store::snapshot_consistent on main (persist.rs snapshot)"]
 fn shutdown_saves_when_rules_are_set_and_nosave_does_not() {
     let dir = temp_dir("shutdown");
     let dirs = dir.to_str().unwrap();
@@ -383,7 +380,6 @@ impl Shutdown for TcpStream {
 }
 
 #[test]
-#[ignore = "needs Store::snapshot_consistent on main (persist.rs snapshot)"]
 fn config_set_appendonly_yes_creates_the_aof() {
     let dir = temp_dir("cfgset");
     let server = Ferrite::start(&args(&dir, &[]));
@@ -459,7 +455,6 @@ fn functions_survive_via_aof() {
 }
 
 #[test]
-#[ignore = "needs Store::snapshot_consistent on main (persist.rs snapshot)"]
 fn functions_survive_via_rdb() {
     functions_round_trip("fn-rdb", &[], true);
 }
