@@ -42,7 +42,7 @@
 //!   (`CRASH_FERRITE_BIN` picks the ferrite binary; by default the one cargo
 //!   built for the tests.)
 //!
-//! The servers run with `--save ""` (the AOF alone) and, for Redis,
+//! The servers run with `--save ""` (the AOF alone) and
 //! `--auto-aof-rewrite-percentage 0` (no rewrite the test did not ask for).
 
 use std::collections::{HashMap, HashSet};
@@ -228,10 +228,10 @@ impl Server {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        // No rewrite the test did not ask for.
+        args.extend(["--auto-aof-rewrite-percentage", "0"].map(String::from));
         if self.target == Target::Redis {
-            args.extend(
-                ["--daemonize", "no", "--auto-aof-rewrite-percentage", "0"].map(String::from),
-            );
+            args.extend(["--daemonize", "no"].map(String::from));
         }
         args
     }
