@@ -123,7 +123,6 @@ fn rewrite_under_load_redis() {
 }
 
 #[test]
-#[ignore = "BGREWRITEAOF fails on main until Store::snapshot_consistent lands (5eea6af)"]
 fn rewrite_under_load_ferrite() {
     rewrite_scenario(Target::Ferrite, &RewriteSize::ci());
 }
