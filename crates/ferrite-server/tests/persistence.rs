@@ -458,3 +458,92 @@ fn functions_survive_via_aof() {
 fn functions_survive_via_rdb() {
     functions_round_trip("fn-rdb", &[], true);
 }
+
+/// The RDB files of the data directory (`dump.rdb`, or the AOF's base).
+fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Start-up must refuse, naming `file` (and `offset`, when given) on stderr.
+fn assert_refuses(a: &[&str], file: &str, offset: Option<u64>) {
+    let refused = Ferrite::refuse(a, &[]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    assert!(refused.stderr.contains(file), "{}", refused.stderr);
+    if let Some(offset) = offset {
+        assert!(
+            refused.stderr.contains(&format!("offset {offset}")),
+            "{}",
+            refused.stderr
+        );
+    }
+}
+
+#[test]
+fn snapshot_files_truncated_or_corrupt_refuse_naming_file_and_offset() {
+    // dump.rdb: a snapshot has no "truncated last record" tolerance (as
+    // Redis): a cut file or a flipped byte refuses to start.
+    let dir = temp_dir("rdbbad");
+    let a = args(&dir, &[]);
+    let server = Ferrite::start(&a);
+    let mut s = server.raw();
+    write_everything(&mut s);
+    assert_eq!(c(&mut s, "SAVE"), ok());
+    kill(server);
+    let dump = dir.join("dump.rdb");
+    let good = std::fs::read(&dump).unwrap();
+    let cut = good.len() as u64 / 2;
+    std::fs::write(&dump, &good[..cut as usize]).unwrap();
+    assert_refuses(&a, "dump.rdb", Some(cut));
+    let mut flipped = good.clone();
+    let at = good.len() / 2;
+    flipped[at] ^= 0x5a;
+    std::fs::write(&dump, &flipped).unwrap();
+    assert_refuses(&a, "dump.rdb", None);
+    // The intact file still loads.
+    std::fs::write(&dump, &good).unwrap();
+    let server = Ferrite::start(&a);
+    let mut s = server.raw();
+    assert_eq!(c(&mut s, "GET str"), bulk("hello"));
+    drop(server);
+
+    // The AOF's RDB base (written by BGREWRITEAOF) and the manifest.
+    let dir = temp_dir("basebad");
+    let a = args(&dir, &["--appendonly", "yes"]);
+    let server = Ferrite::start(&a);
+    let mut s = server.raw();
+    write_everything(&mut s);
+    assert_eq!(
+        c(&mut s, "BGREWRITEAOF"),
+        Frame::Simple(Bytes::from_static(
+            b"Background append only file rewriting started"
+        ))
+    );
+    wait_info(&mut s, "aof_rewrite_in_progress", "0");
+    assert_eq!(info_field(&mut s, "aof_last_bgrewrite_status"), "ok");
+    kill(server);
+    let aof_dir = dir.join("appendonlydir");
+    let base = files_ending(&aof_dir, ".base.rdb")
+        .pop()
+        .expect("a base file");
+    let base_name = base.file_name().unwrap().to_string_lossy().into_owned();
+    let good = std::fs::read(&base).unwrap();
+    let cut = good.len() as u64 - 3;
+    std::fs::write(&base, &good[..cut as usize]).unwrap();
+    assert_refuses(&a, &base_name, Some(cut));
+    std::fs::write(&base, &good).unwrap();
+
+    let manifest = aof_dir.join("appendonly.aof.manifest");
+    let good = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{good}file\n")).unwrap();
+    assert_refuses(&a, "appendonly.aof.manifest", None);
+    std::fs::write(&manifest, &good).unwrap();
+    let server = Ferrite::start(&a);
+    let mut s = server.raw();
+    assert_eq!(c(&mut s, "GET str"), bulk("hello"));
+}
