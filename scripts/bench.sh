@@ -104,7 +104,7 @@ trap 'exit 143' TERM
 if [ -z "${FERRITE_BIN:-}" ]; then
     echo "bench: cargo build --release --bin ferrite"
     timeout "$BUILD_TIMEOUT_S" cargo build --release --bin ferrite || die "release build failed"
-    FERRITE_BIN=$ROOT/target/release/ferrite
+    FERRITE_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite
     : "${WRITE_DOCS:=1}"
 else
     command -v "$FERRITE_BIN" >/dev/null || die "FERRITE_BIN=$FERRITE_BIN not found"
