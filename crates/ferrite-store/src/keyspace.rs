@@ -246,12 +246,17 @@ impl DbShard {
 /// One lock domain: the keys of every database whose hash falls in this shard.
 pub(crate) struct Shard {
     pub(crate) dbs: Box<[DbShard]>,
+    /// A consistent snapshot that still needs this shard's entries as they
+    /// were at its cut: whoever locks the shard next copies them first
+    /// (`Store::lock_shard`).
+    pub(crate) pending_copy: Option<std::sync::Arc<crate::store::PendingSnapshot>>,
 }
 
 impl Shard {
     pub(crate) fn new(databases: usize) -> Shard {
         Shard {
             dbs: (0..databases).map(|_| DbShard::default()).collect(),
+            pending_copy: None,
         }
     }
 }

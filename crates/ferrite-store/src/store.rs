@@ -117,6 +117,13 @@ impl Drop for HeldKeyspace<'_> {
     }
 }
 
+/// A consistent snapshot being copied: per shard, its entries per database
+/// as they were at the cut (`None` until copied).
+pub(crate) struct PendingSnapshot {
+    taken_at_ms: u64,
+    copies: Mutex<Vec<Option<Vec<Vec<(Bytes, Entry)>>>>>,
+}
+
 /// A WATCH on one key: [`WatchHandle::is_dirty`] turns true after any write,
 /// delete, expiry or flush of the key. Dropping it unwatches.
 #[derive(Debug)]
@@ -295,24 +302,21 @@ impl Store {
     /// Locks the shards a command needs, in index order.
     pub(crate) fn lock_for(&self, spec: &CommandSpec, keys: &[&Bytes]) -> Guards<'_> {
         if spec.is_keyspace_wide() {
-            return self
-                .shards
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (i, m.lock()))
+            return (0..self.shards.len())
+                .map(|i| (i, self.lock_shard(i)))
                 .collect();
         }
         if let [key] = keys {
             // The common case (GET, SET, INCR…): one allocation, no sort.
             let i = self.shard_of(key);
-            return vec![(i, self.shards[i].lock())];
+            return vec![(i, self.lock_shard(i))];
         }
         let mut indexes: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
         indexes.sort_unstable();
         indexes.dedup();
         indexes
             .into_iter()
-            .map(|i| (i, self.shards[i].lock()))
+            .map(|i| (i, self.lock_shard(i)))
             .collect()
     }
 
@@ -457,7 +461,7 @@ impl Store {
 
     /// Restores (db, key) to `prior` (undo of a transaction).
     pub(crate) fn restore(&self, db: usize, key: Bytes, prior: Option<Entry>) {
-        let mut shard = self.shards[self.shard_of(&key)].lock();
+        let mut shard = self.lock_shard(self.shard_of(&key));
         let dbs = &mut shard.dbs[db];
         dbs.touch_watched(&key);
         match prior {
@@ -475,7 +479,7 @@ impl Store {
     /// (callers validate SELECT) yields a handle that is always dirty.
     pub fn watch(&self, db: usize, key: &[u8]) -> WatchHandle {
         let flag = Arc::new(AtomicBool::new(false));
-        let mut shard = self.shards[self.shard_of(key)].lock();
+        let mut shard = self.lock_shard(self.shard_of(key));
         let Some(dbs) = shard.dbs.get_mut(db) else {
             flag.store(true, Ordering::Release);
             return WatchHandle { flag };
@@ -505,8 +509,8 @@ impl Store {
             })
             .collect();
         let mut ttl_weight = vec![0u128; self.config.databases];
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
+        for i in 0..self.shards.len() {
+            let shard = self.lock_shard(i);
             for (db, dbs) in shard.dbs.iter().enumerate() {
                 info[db].keys += dbs.map.len();
                 info[db].expires += dbs.volatile.len();
@@ -525,9 +529,8 @@ impl Store {
 
     /// Number of keys in `db` (expired ones not yet reclaimed included).
     pub fn dbsize(&self, db: usize) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().dbs.get(db).map_or(0, |d| d.map.len()))
+        (0..self.shards.len())
+            .map(|i| self.lock_shard(i).dbs.get(db).map_or(0, |d| d.map.len()))
             .sum()
     }
 
@@ -535,7 +538,7 @@ impl Store {
     /// snapshot or log at startup). Marks watchers; no transaction checks.
     /// Returns false if `db` is out of range.
     pub fn load_entry(&self, db: usize, key: &[u8], entry: Entry) -> bool {
-        let mut shard = self.shards[self.shard_of(key)].lock();
+        let mut shard = self.lock_shard(self.shard_of(key));
         let Some(dbs) = shard.dbs.get_mut(db) else {
             return false;
         };
@@ -549,8 +552,8 @@ impl Store {
     pub fn snapshot_db(&self, db: usize) -> Vec<(Bytes, Entry)> {
         let now = self.now_ms();
         let mut out = Vec::new();
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
+        for i in 0..self.shards.len() {
+            let shard = self.lock_shard(i);
             if let Some(dbs) = shard.dbs.get(db) {
                 out.extend(
                     dbs.map
@@ -569,22 +572,24 @@ impl Store {
     ///
     /// 1. Takes the whole-keyspace logical lock, as a [`Scope::All`]
     ///    transaction would: waits (blocking the thread, until `deadline`)
-    ///    for running transactions, and makes new commands and transactions
-    ///    wait (`Err(Blocked)`, awaited by their tasks) until it returns.
+    ///    for running transactions, so no uncommitted write is at the cut.
     /// 2. Locks every shard, so no command is half-way, and calls `at_cut`
     ///    there: every effect reported before `at_cut` is in the snapshot,
     ///    every effect reported after it is not (the AOF starts its new
-    ///    incremental file in `at_cut`). Then releases the shard mutexes.
-    /// 3. Copies every live entry of every database, one shard at a time,
-    ///    then releases the logical lock.
+    ///    incremental file in `at_cut`). Marks every shard "to copy",
+    ///    releases the logical lock, then the shard mutexes.
+    /// 3. Copies every shard as it was at the cut: whoever locks a marked
+    ///    shard first copies it before touching it — this thread, walking
+    ///    the shards in order, or a command ([`Store::lock_shard`]), so
+    ///    writes after the cut never reach the copy.
     ///
     /// Entries expired at the cut are left out (see [`StoreSnapshot`]).
     ///
-    /// The pause (commands waiting) lasts steps 2 and 3. Measured for
-    /// 1 000 000 string keys (16-byte keys, 8-byte values), release build, on
-    /// the shared 2-core development machine with a load average of about 4
-    /// (other builds running): 155–390 ms (5 runs: 389, 250, 155, 199, 181
-    /// ms). `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
+    /// The pause: commands wait only for step 2 (every shard mutex, the
+    /// cut) and for the copy of the shards they touch (1/`shards` of the
+    /// keyspace each), not for the whole copy. Copying 1 000 000 string keys
+    /// (16-byte keys, 8-byte values) takes 155–390 ms in all (release, load
+    /// average about 4): `cargo test --release -p ferrite-store --lib snapshot_pause -- --ignored --nocapture`.
     /// Collections cost more: their elements are copied.
     ///
     /// Call it from a blocking thread (`spawn_blocking`), never an async task.
@@ -600,24 +605,80 @@ impl Store {
                 waited: started.elapsed(),
             });
         }
-        let _held = HeldKeyspace {
+        let held = HeldKeyspace {
             locks: &self.locks,
             id,
         };
-        let taken_at_ms = {
+        let pending = {
             // Commands check the logical locks under their shard mutexes: once
             // we hold every mutex, the commands that got past the check before
-            // we held the keyspace have finished and reported their effects.
-            let guards: Vec<_> = self.shards.iter().map(|m| m.lock()).collect();
+            // we held the keyspace have finished and reported their effects,
+            // and no transaction is under way (its writes would be uncommitted).
+            // `lock_shard`: a previous snapshot's pending copies finish first.
+            let mut guards: Vec<_> = (0..self.shards.len()).map(|i| self.lock_shard(i)).collect();
             at_cut();
-            let now = self.now_ms();
+            let pending = Arc::new(PendingSnapshot {
+                taken_at_ms: self.now_ms(),
+                copies: Mutex::new(vec![None; guards.len()]),
+            });
+            for guard in &mut guards {
+                debug_assert!(guard.pending_copy.is_none(), "one snapshot at a time");
+                guard.pending_copy = Some(Arc::clone(&pending));
+            }
+            // Commands may run again from here: each shard is copied, as it
+            // was at the cut, by whoever locks it first (this thread below, or
+            // a command in `lock_shard`), so a command waits for at most the
+            // copy of the shards it touches, not for the whole keyspace.
+            drop(held);
             drop(guards);
-            now
+            pending
         };
+        for i in 0..self.shards.len() {
+            drop(self.lock_shard(i));
+        }
         let mut dbs: Vec<Vec<(Bytes, Entry)>> = vec![Vec::new(); self.config.databases];
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
-            for (out, dbs) in dbs.iter_mut().zip(shard.dbs.iter()) {
+        let copies = std::mem::take(&mut *pending.copies.lock());
+        for copy in copies {
+            let Some(copy) = copy else {
+                debug_assert!(false, "every shard is copied once");
+                continue;
+            };
+            for (out, entries) in dbs.iter_mut().zip(copy) {
+                if out.is_empty() {
+                    *out = entries;
+                } else {
+                    out.extend(entries);
+                }
+            }
+        }
+        Ok(StoreSnapshot {
+            taken_at_ms: pending.taken_at_ms,
+            dbs,
+        })
+    }
+
+    /// Locks shard `i`; if a consistent snapshot still needs its entries as
+    /// they were at the cut, copies them first. Every shard lock goes
+    /// through here.
+    #[inline]
+    pub(crate) fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        let mut guard = self.shards[i].lock();
+        if guard.pending_copy.is_some() {
+            Self::copy_for_snapshot(i, &mut guard);
+        }
+        guard
+    }
+
+    #[cold]
+    fn copy_for_snapshot(i: usize, shard: &mut Shard) {
+        let Some(pending) = shard.pending_copy.take() else {
+            return;
+        };
+        let taken_at_ms = pending.taken_at_ms;
+        let copy: Vec<Vec<(Bytes, Entry)>> = shard
+            .dbs
+            .iter()
+            .map(|dbs| {
                 let live = || dbs.map.iter().filter(|(_, e)| !e.is_expired(taken_at_ms));
                 // One buffer for the keys of this shard's database, sliced per
                 // key: one allocation instead of one per key.
@@ -626,15 +687,18 @@ impl Store {
                     names.extend_from_slice(key);
                 }
                 let names = Bytes::from(names);
-                out.reserve(dbs.map.len());
+                let mut out = Vec::with_capacity(dbs.map.len());
                 let mut at = 0;
                 for (key, entry) in live() {
                     out.push((names.slice(at..at + key.len()), entry.clone()));
                     at += key.len();
                 }
-            }
-        }
-        Ok(StoreSnapshot { taken_at_ms, dbs })
+                out
+            })
+            .collect();
+        let mut copies = pending.copies.lock();
+        debug_assert!(copies[i].is_none(), "a shard is copied once per snapshot");
+        copies[i] = Some(copy);
     }
 
     /// One round of active expiry, Redis style: samples keys that have a TTL
@@ -655,7 +719,7 @@ impl Store {
             }
             let slot = (start + step) % slots;
             let (shard_index, db) = (slot / self.config.databases, slot % self.config.databases);
-            let mut shard = self.shards[shard_index].lock();
+            let mut shard = self.lock_shard(shard_index);
             if self.locks.any_held() {
                 break;
             }
