@@ -117,11 +117,14 @@ impl Drop for HeldKeyspace<'_> {
     }
 }
 
-/// A consistent snapshot being copied: per shard, its entries per database
-/// as they were at the cut (`None` until copied).
+/// One shard's live entries, per database, as they were at a snapshot's cut.
+type ShardCopy = Vec<Vec<(Bytes, Entry)>>;
+
+/// A consistent snapshot being copied: per shard, its copy (`None` until
+/// copied).
 pub(crate) struct PendingSnapshot {
     taken_at_ms: u64,
-    copies: Mutex<Vec<Option<Vec<Vec<(Bytes, Entry)>>>>>,
+    copies: Mutex<Vec<Option<ShardCopy>>>,
 }
 
 /// A WATCH on one key: [`WatchHandle::is_dirty`] turns true after any write,
@@ -675,7 +678,7 @@ impl Store {
             return;
         };
         let taken_at_ms = pending.taken_at_ms;
-        let copy: Vec<Vec<(Bytes, Entry)>> = shard
+        let copy: ShardCopy = shard
             .dbs
             .iter()
             .map(|dbs| {
