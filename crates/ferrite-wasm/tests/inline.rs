@@ -72,7 +72,7 @@ fn a_short_call_runs_inline_and_commits() {
 #[test]
 fn an_overrun_is_rolled_back_handed_back_and_backs_the_function_off() {
     let (executor, store) = setup_with(ResourceLimits {
-        max_time: Duration::from_millis(300),
+        max_time: Duration::from_millis(2_000),
         max_fuel: 1_000_000_000_000,
         ..ResourceLimits::default()
     });
@@ -81,9 +81,10 @@ fn an_overrun_is_rolled_back_handed_back_and_backs_the_function_off() {
     let back = deferred(
         executor.try_execute_inline(&*store, request("kit.set_spin", Some(&["k"]), &["x"])),
     );
-    // Stopped after about INLINE_BUDGET of CPU (plus ticks), not the 300 ms timeout.
+    // Stopped after about INLINE_BUDGET of CPU (plus ticks), not at the 2 s
+    // timeout (a wide bound: it tells the two apart, it is not a speed goal).
     assert!(
-        t0.elapsed() < Duration::from_millis(250),
+        t0.elapsed() < Duration::from_millis(1_000),
         "{:?}",
         t0.elapsed()
     );
@@ -93,14 +94,12 @@ fn an_overrun_is_rolled_back_handed_back_and_backs_the_function_off() {
     // Its SET was undone.
     assert_eq!(redis(&store, &["EXISTS", "k"]), Frame::Integer(0));
     // The function is now kept off the inline path: handed back at once,
-    // even for its short export.
-    let t0 = Instant::now();
+    // even for its short export (`deferred` asserts it was not run).
     deferred(executor.try_execute_inline(&*store, request("kit.one", None, &[])));
-    assert!(t0.elapsed() < Duration::from_millis(50));
     // The blocking path runs it to its real end.
     assert!(matches!(
         executor.execute(&*store, back),
-        Err(WasmError::Timeout(300))
+        Err(WasmError::Timeout(2_000))
     ));
     assert_eq!(redis(&store, &["EXISTS", "k"]), Frame::Integer(0));
 }
@@ -121,7 +120,9 @@ fn a_held_key_is_not_waited_for() {
     let t0 = Instant::now();
     let back =
         deferred(executor.try_execute_inline(&*store, request("kit.set", Some(&["k"]), &[])));
-    assert!(t0.elapsed() < Duration::from_millis(50));
+    // Not waited for the holder (it holds the key for the whole test; the
+    // call's own deadline is 5 s): a wide bound that tells the two apart.
+    assert!(t0.elapsed() < Duration::from_millis(2_000));
     assert_eq!(executor.stats("kit").unwrap().deferred, 1);
     // Another key is free: that call runs.
     let outcome = executor.try_execute_inline(&*store, request("kit.set", Some(&["other"]), &[]));
