@@ -171,3 +171,68 @@ fn rust_sdk_call_returns_replies_and_errors_as_data() {
     assert!(err.starts_with("ERR wrong number of arguments"), "{err}");
     assert_eq!(h.get("c:k").as_deref(), Some("42"));
 }
+
+#[test]
+fn rust_sdk_reads_long_arguments_from_the_heap() {
+    // Arguments share a 256-byte buffer on the guest's stack; longer ones
+    // (and those after it is full) are read into the heap instead.
+    let h = harness("sdk_checks-rust");
+    let long_text = "é".repeat(200); // 400 bytes
+    let long_bytes = "b".repeat(1000);
+    let mid = "m".repeat(200);
+    assert_eq!(
+        h.call_text(
+            "sdk_checks.echo_types",
+            &[],
+            &["7", "8", "0.5", "1", &long_text, &mid, &long_bytes, &mid]
+        ),
+        format!("7|8|0.5|true|{long_text}|{mid}|1000|200")
+    );
+}
+
+#[test]
+fn rust_sdk_get_i64_reads_integers_as_incr_does() {
+    let h = harness("sdk_checks-rust");
+    assert_eq!(h.call("sdk_checks.get_int", &["n"], &[]), Ok(WasmValue::Nil));
+    for (value, expected) in [
+        ("42", WasmValue::I64(42)),
+        ("-9223372036854775808", WasmValue::I64(i64::MIN)),
+        ("0", WasmValue::I64(0)),
+        ("007", WasmValue::Nil),
+        ("+5", WasmValue::Nil),
+        ("abc", WasmValue::Nil),
+        ("9223372036854775808", WasmValue::Nil),
+        ("123456789012345678901234567890", WasmValue::Nil),
+    ] {
+        h.cmd(&["SET", "n", value]);
+        assert_eq!(
+            h.call("sdk_checks.get_int", &["n"], &[]),
+            Ok(expected),
+            "{value}"
+        );
+    }
+}
+
+fn stack_depth(file: &str) {
+    // The examples link with a 128 KiB stack (examples/.cargo/config.toml):
+    // 300 levels of 256-byte frames (~80 KiB) fit…
+    let h = harness(file);
+    assert_eq!(h.call_int("sdk_checks.recurse", &[], &["300"]), 301);
+    // …far deeper overflows the stack, which traps (the stack is first in
+    // linear memory, so it runs off its start) rather than corrupting data…
+    let err = h.call_err("sdk_checks.recurse", &[], &["100000"]);
+    assert!(err.starts_with("ERR "), "{err}");
+    assert!(err.contains("out of bounds"), "{err}");
+    // …and the next call starts from a fresh instance.
+    assert_eq!(h.call_int("sdk_checks.recurse", &[], &["10"]), 11);
+}
+
+#[test]
+fn rust_sdk_stack_holds_deep_recursion_and_overflow_traps() {
+    stack_depth("sdk_checks-rust");
+}
+
+#[test]
+fn rust_sdk_stack_holds_deep_recursion_and_overflow_traps_wasi() {
+    stack_depth("sdk_checks-rust-wasi");
+}

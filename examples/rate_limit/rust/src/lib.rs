@@ -10,7 +10,8 @@ use ferrite_wasm_sdk::*;
 #[ferrite_function]
 pub fn rate_limit(key: &str, limit: i64, window: i64) -> i64 {
     // A missing key counts as 0; a non-numeric value too (INCR then raises).
-    let count: i64 = ferrite_get(key).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // `ferrite_get_i64` reads the value without a heap allocation.
+    let count = ferrite_get_i64(key).unwrap_or(0);
     if count >= limit {
         return 0;
     }

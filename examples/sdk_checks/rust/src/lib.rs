@@ -48,6 +48,37 @@ pub fn echo_types(a: i32, b: i64, c: f64, d: bool, e: &str, f: String, g: &[u8],
     format!("{}|{}|{}|{}|{}|{}|{}|{}", a, b, c, d, e, f, g.len(), h.len())
 }
 
+/// `ferrite_get_i64`: the value as INCR reads it, nil if absent or not an integer.
+#[ferrite_function]
+pub fn get_int(key: &str) -> Option<i64> {
+    ferrite_get_i64(key)
+}
+
+/// Recurses `depth` levels deep with a 256-byte frame per level and returns
+/// `depth + 1` (checks the examples' 128 KiB stack: a few hundred levels
+/// fit; far more overflows, which traps instead of corrupting memory).
+#[ferrite_function]
+pub fn recurse(depth: i64) -> i64 {
+    let depth = u32::try_from(depth).unwrap_or(0);
+    deep(depth, &[0u8; 256]) as i64
+}
+
+/// One level of [`recurse`]: a 256-byte frame, passed to the level below and
+/// read again after it returns, so every level's frame is on the stack at
+/// the deepest point.
+#[inline(never)]
+fn deep(n: u32, parent: &[u8; 256]) -> u64 {
+    let mut frame = *parent;
+    frame[(n % 256) as usize] ^= 1;
+    if n == 0 {
+        return 1;
+    }
+    let below = deep(n - 1, &frame);
+    // SAFETY: `frame` is a live local; the volatile read keeps it until here.
+    let _ = unsafe { core::ptr::read_volatile(&frame[(n % 256) as usize]) };
+    below + 1
+}
+
 /// A float reply (bulk string, as Redis sends doubles in RESP2).
 #[ferrite_function]
 pub fn half(x: f64) -> f64 {

@@ -152,10 +152,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Failure> 
         "#[doc(hidden)]\n#[allow(non_snake_case)]\n#[export_name = \"{export}\"]\n\
          pub extern \"C\" fn __ferrite_export_{fn_name}() {{\n\
          ::ferrite_wasm_sdk::__private::enter();\n\
-         let __ferrite_args = match ::ferrite_wasm_sdk::__private::take_args(\"{export}\", {n}usize) {{\n\
-             ::core::result::Result::Ok(a) => a,\n\
-             ::core::result::Result::Err(e) => {{ ::ferrite_wasm_sdk::__private::fail(e); return; }}\n\
-         }};\n",
+         let mut __ferrite_args = ::ferrite_wasm_sdk::__private::ArgStore::<{n}>::new();\n\
+         if let ::core::result::Result::Err(e) = __ferrite_args.read(\"{export}\") {{\n\
+             ::ferrite_wasm_sdk::__private::fail(e); return;\n\
+         }}\n",
         export = export,
         fn_name = fn_name,
         n = params.len()
@@ -163,7 +163,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Failure> 
     let mut call_args = Vec::new();
     for (idx, p) in params.iter().enumerate() {
         code.push_str(&format!(
-            "let __ferrite_p{idx}: {ty} = match ::ferrite_wasm_sdk::__private::decode::<{ty}>(\"{export}\", \"{name}\", &__ferrite_args[{idx}]) {{\n\
+            "let __ferrite_p{idx}: {ty} = match ::ferrite_wasm_sdk::__private::decode::<{ty}>(\"{export}\", \"{name}\", __ferrite_args.get({idx})) {{\n\
                  ::core::result::Result::Ok(v) => v,\n\
                  ::core::result::Result::Err(e) => {{ ::ferrite_wasm_sdk::__private::fail(e); return; }}\n\
              }};\n",

@@ -1,6 +1,8 @@
 //! Support code for `#[ferrite_function]` expansions. Not a public API.
 
-use crate::{ferrite_error, Error, FromArg};
+use core::mem::MaybeUninit;
+
+use crate::{ferrite_error, sys, Error, FromArg};
 
 /// Called first by every generated export: installs the panic hook that
 /// turns a guest panic into an error reply before wasm traps.
@@ -24,13 +26,84 @@ pub fn enter() {
     });
 }
 
-/// Reads all arguments after checking their count.
-pub fn take_args(function: &'static str, expected: usize) -> Result<Vec<Vec<u8>>, Error> {
-    let got = crate::argc();
-    if got != expected {
-        return Err(Error::ArgumentCount { function, expected, got });
+/// Bytes of arguments an [`ArgStore`] keeps on the stack; longer ones (and
+/// the rest once this is full) go to the heap.
+pub const ARGS_INLINE_BYTES: usize = 256;
+
+/// Where one argument's bytes are.
+#[derive(Clone, Copy)]
+enum ArgSpan {
+    /// `inline[start..start + len]`.
+    Inline { start: u32, len: u32 },
+    /// `heap[index]`.
+    Heap(u32),
+}
+
+/// The call's `N` arguments, read once by the generated export. Small
+/// arguments are copied into a buffer on the stack, so a typical call makes
+/// no heap allocation: on a fresh instance the first allocation also
+/// initialises the allocator and grows the linear memory (a page more for
+/// the host to reset after the call).
+pub struct ArgStore<const N: usize> {
+    inline: [MaybeUninit<u8>; ARGS_INLINE_BYTES],
+    used: usize,
+    spans: [ArgSpan; N],
+    heap: Vec<Vec<u8>>,
+}
+
+impl<const N: usize> ArgStore<N> {
+    /// An empty store.
+    #[allow(clippy::new_without_default)] // reason: only generated code builds one, right before `read`
+    pub fn new() -> Self {
+        ArgStore {
+            inline: [MaybeUninit::uninit(); ARGS_INLINE_BYTES],
+            used: 0,
+            spans: [ArgSpan::Inline { start: 0, len: 0 }; N],
+            heap: Vec::new(),
+        }
     }
-    Ok(crate::args())
+
+    /// Checks the argument count (`function` names the export in the error)
+    /// and reads every argument.
+    pub fn read(&mut self, function: &'static str) -> Result<(), Error> {
+        let got = crate::argc();
+        if got != N {
+            return Err(Error::ArgumentCount { function, expected: N, got });
+        }
+        for (index, span) in self.spans.iter_mut().enumerate() {
+            // SAFETY: no pointers are passed.
+            let len = unsafe { sys::ferrite_arg(index as i32) };
+            assert!(len >= 0, "host reported more arguments than it returns");
+            if len as u64 <= (ARGS_INLINE_BYTES - self.used) as u64 {
+                let dst = self.inline[self.used..].as_mut_ptr().cast::<u8>();
+                // SAFETY: `dst` points to `ARGS_INLINE_BYTES - used >= len`
+                // writable bytes of `inline`; the host writes at most `len`.
+                let copied = unsafe { sys::ferrite_result_read(dst, len as i32) };
+                assert!(copied >= 0 && copied as i64 <= len, "host copied {} bytes", copied);
+                *span = ArgSpan::Inline { start: self.used as u32, len: copied as u32 };
+                self.used += copied as usize;
+            } else {
+                let bytes = crate::read_result(len).unwrap_or_default();
+                *span = ArgSpan::Heap(self.heap.len() as u32);
+                self.heap.push(bytes);
+            }
+        }
+        Ok(())
+    }
+
+    /// Argument `index` (< `N`), after [`ArgStore::read`].
+    pub fn get(&self, index: usize) -> &[u8] {
+        match self.spans[index] {
+            ArgSpan::Inline { start, len } => {
+                let bytes = &self.inline[start as usize..(start + len) as usize];
+                // SAFETY: `read` set this span to exactly the bytes the host
+                // copied into `inline`, so they are initialised; `MaybeUninit<u8>`
+                // has the layout of `u8`.
+                unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), bytes.len()) }
+            }
+            ArgSpan::Heap(i) => &self.heap[i as usize],
+        }
+    }
 }
 
 /// Decodes one argument into a parameter.

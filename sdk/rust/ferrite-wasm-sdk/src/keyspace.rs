@@ -17,6 +17,65 @@ pub fn ferrite_get_bytes(key: impl AsRef<[u8]>) -> Option<Vec<u8>> {
     read_result(len)
 }
 
+/// Longest decimal form of an `i64` (`-9223372036854775808`), in bytes.
+const I64_DECIMAL_BYTES_MAX: usize = 20;
+
+/// GET `key` as an integer, read the way INCR reads a value (canonical
+/// decimal: optional `-`, no `+`, spaces or leading zeros, within `i64`):
+/// `None` if the key does not exist or does not hold such an integer.
+/// Makes no heap allocation, unlike `ferrite_get(key)?.parse()`.
+///
+/// ```no_run
+/// use ferrite_wasm_sdk::*;
+/// let hits = ferrite_get_i64("hits").unwrap_or(0);
+/// ```
+pub fn ferrite_get_i64(key: impl AsRef<[u8]>) -> Option<i64> {
+    let key = key.as_ref();
+    // SAFETY: `key` is a live slice the host only reads.
+    let len = unsafe { sys::ferrite_get(key.as_ptr(), wasm_len(key)) };
+    if !(0..=I64_DECIMAL_BYTES_MAX as i64).contains(&len) {
+        return None; // nil, or too long to be an integer
+    }
+    let mut buf = [0u8; I64_DECIMAL_BYTES_MAX];
+    // SAFETY: `buf` is a live, writable array of `I64_DECIMAL_BYTES_MAX >= len` bytes.
+    let copied = unsafe { sys::ferrite_result_read(buf.as_mut_ptr(), len as i32) };
+    assert!(copied >= 0 && copied as i64 <= len, "host copied {} bytes", copied);
+    parse_canonical_i64(&buf[..copied as usize])
+}
+
+/// Parses a canonical decimal `i64` (Redis's `string2ll` rules).
+pub(crate) fn parse_canonical_i64(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() || bytes.len() > I64_DECIMAL_BYTES_MAX {
+        return None;
+    }
+    if bytes == b"0" {
+        return Some(0);
+    }
+    let (negative, digits) = match bytes[0] {
+        b'-' => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    if negative {
+        if value > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((value as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
 /// SET `key` to `value` (no expiry; an existing TTL is cleared, like SET).
 pub fn ferrite_set(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
     ferrite_set_ex(key, value, 0)
@@ -183,5 +242,25 @@ pub(crate) fn into_string_lossy(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_canonical_i64;
+
+    #[test]
+    fn canonical_integers_only() {
+        assert_eq!(parse_canonical_i64(b"0"), Some(0));
+        assert_eq!(parse_canonical_i64(b"42"), Some(42));
+        assert_eq!(parse_canonical_i64(b"-7"), Some(-7));
+        assert_eq!(parse_canonical_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..], b"-", b"-0", b"007", b"+5", b" 5", b"5 ", b"1.0", b"9223372036854775808",
+            b"-9223372036854775809", b"99999999999999999999", b"abc",
+        ] {
+            assert_eq!(parse_canonical_i64(bad), None, "{:?}", bad);
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! /// Allows `limit` calls per `window` seconds for `key`: 1 allowed, 0 limited.
 //! #[ferrite_function]
 //! pub fn rate_limit(key: &str, limit: i64, window: i64) -> i64 {
-//!     let count: i64 = ferrite_get(key).and_then(|v| v.parse().ok()).unwrap_or(0);
+//!     let count = ferrite_get_i64(key).unwrap_or(0);
 //!     if count >= limit {
 //!         return 0;
 //!     }
@@ -111,7 +111,7 @@ pub use args::{arg, arg_string, args, argc, numkeys, FromArg};
 pub use http::{ferrite_http, HttpResponse};
 pub use keyspace::{
     call, ferrite_call, ferrite_del, ferrite_exists, ferrite_expire, ferrite_get,
-    ferrite_get_bytes, ferrite_hget, ferrite_hget_bytes, ferrite_hset, ferrite_incr,
+    ferrite_get_bytes, ferrite_get_i64, ferrite_hget, ferrite_hget_bytes, ferrite_hset, ferrite_incr,
     ferrite_incrby, ferrite_keys, ferrite_set, ferrite_set_ex, ferrite_ttl, ferrite_zadd,
     ferrite_zcard, ferrite_zremrangebyscore, Score,
 };
