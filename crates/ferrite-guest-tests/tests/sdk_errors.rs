@@ -193,7 +193,10 @@ fn rust_sdk_reads_long_arguments_from_the_heap() {
 #[test]
 fn rust_sdk_get_i64_reads_integers_as_incr_does() {
     let h = harness("sdk_checks-rust");
-    assert_eq!(h.call("sdk_checks.get_int", &["n"], &[]), Ok(WasmValue::Nil));
+    assert_eq!(
+        h.call("sdk_checks.get_int", &["n"], &[]),
+        Ok(WasmValue::Nil)
+    );
     for (value, expected) in [
         ("42", WasmValue::I64(42)),
         ("-9223372036854775808", WasmValue::I64(i64::MIN)),
