@@ -25,6 +25,15 @@ use crate::txn::TxnCtx;
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::StoreConfig;
 
+/// Where a key lives among a command's locked shards.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Index into `Ctx::guards`.
+    pos: usize,
+    /// The key's hash ([`Store::hash_key`]).
+    hash: u64,
+}
+
 /// Data access for one command. See the module docs.
 pub struct Ctx<'a> {
     store: &'a Store,
@@ -90,12 +99,18 @@ macro_rules! typed_accessors {
         /// Mutable access to an existing value of this type (records undo,
         /// marks watchers); `None` if absent, `WRONGTYPE` if another type.
         pub fn $get_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut $ty>> {
-            match self.get(key)? {
-                None => return Ok(None),
-                Some(Value::$variant(_)) => {}
-                Some(_) => return Err(StoreError::WrongType),
-            }
-            match self.get_mut(key)? {
+            let (slot, found) = self.find(key)?;
+            let Some(index) = found else { return Ok(None) };
+            let is_string = match self.entry_at(slot, index).map(|e| &e.value) {
+                Some(Value::$variant(_)) => matches!(stringify!($variant), "String"),
+                _ => return Err(StoreError::WrongType),
+            };
+            let value = if is_string {
+                self.write_string_at(slot, key, index)
+            } else {
+                self.write_at(slot, key, index)
+            };
+            match value {
                 Some(Value::$variant(v)) => Ok(Some(Inner::inner_mut(v))),
                 _ => Err(StoreError::WrongType),
             }
@@ -104,12 +119,20 @@ macro_rules! typed_accessors {
         /// Mutable access, creating an empty value (no TTL) if the key is absent.
         /// `WRONGTYPE` if another type. A value left empty is deleted after the command.
         pub fn $get_or_create(&mut self, key: &[u8]) -> StoreResult<&mut $ty> {
-            match self.get(key)? {
-                None => self.insert(key, $new, None)?,
-                Some(Value::$variant(_)) => {}
-                Some(_) => return Err(StoreError::WrongType),
-            }
-            match self.get_mut(key)? {
+            let (slot, found) = self.find(key)?;
+            let index = match found {
+                None => self.insert_at(slot, key, None, $new, None),
+                Some(index) => {
+                    if !matches!(
+                        self.entry_at(slot, index).map(|e| &e.value),
+                        Some(Value::$variant(_))
+                    ) {
+                        return Err(StoreError::WrongType);
+                    }
+                    index
+                }
+            };
+            match self.write_at(slot, key, index) {
                 Some(Value::$variant(v)) => Ok(Inner::inner_mut(v)),
                 _ => Err(StoreError::WrongType),
             }
@@ -214,40 +237,89 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    fn shard_pos(&self, key: &[u8]) -> StoreResult<usize> {
-        let index = self.store.shard_of(key);
-        match self.guards.binary_search_by_key(&index, |(i, _)| *i) {
-            Ok(pos) => Ok(pos),
-            Err(_) => {
-                debug_assert!(
-                    false,
-                    "key's shard is not locked: command table key spec is wrong"
-                );
-                Err(StoreError::Fixed(
-                    "ERR internal error: key not locked by this command",
-                ))
-            }
-        }
+    /// Where `key` lives: its shard among the locked ones, and its hash
+    /// (computed once per access, for the shard and for the map lookup).
+    #[inline]
+    fn slot(&self, key: &[u8]) -> StoreResult<Slot> {
+        let hash = self.store.hash_key(key);
+        let index = self.store.shard_of_hash(hash);
+        let pos = match self.guards.first() {
+            Some((first, _)) if *first == index => 0,
+            _ => match self.guards.binary_search_by_key(&index, |(i, _)| *i) {
+                Ok(pos) => pos,
+                Err(_) => {
+                    debug_assert!(
+                        false,
+                        "key's shard is not locked: command table key spec is wrong"
+                    );
+                    return Err(StoreError::Fixed(
+                        "ERR internal error: key not locked by this command",
+                    ));
+                }
+            },
+        };
+        Ok(Slot { pos, hash })
+    }
+
+    /// The selected database's part of the shard at `slot`.
+    #[inline]
+    fn shard_at(&mut self, slot: Slot) -> &mut DbShard {
+        &mut self.guards[slot.pos].1.dbs[self.db]
     }
 
     fn db_shard(&mut self, key: &[u8]) -> StoreResult<&mut DbShard> {
-        let pos = self.shard_pos(key)?;
-        let db = self.db;
-        Ok(&mut self.guards[pos].1.dbs[db])
+        let slot = self.slot(key)?;
+        Ok(self.shard_at(slot))
     }
 
-    /// Deletes `key` if expired; returns whether a live entry exists.
-    fn expire_if_needed(&mut self, key: &[u8]) -> StoreResult<bool> {
+    /// Looks `key` up once: its slot and the index of its live entry (an
+    /// expired one is deleted first, see [`Ctx::find_unchecked`]). Refuses
+    /// keys a transaction did not declare.
+    #[inline]
+    fn find(&mut self, key: &[u8]) -> StoreResult<(Slot, Option<usize>)> {
         self.check_declared(key)?;
-        self.exists_unchecked(key)
+        self.find_unchecked(key)
+    }
+
+    /// [`Ctx::find`] without the declared-keys check (keyspace-wide reads).
+    /// A key found expired is deleted and reported as `DEL` at once, in a
+    /// group of its own (even inside a transaction: rollback does not bring
+    /// it back). No undo entry: an expired key is already logically absent.
+    fn find_unchecked(&mut self, key: &[u8]) -> StoreResult<(Slot, Option<usize>)> {
+        let slot = self.slot(key)?;
+        let (now, db, sink) = (self.now_ms, self.db, self.sink);
+        let store = self.store;
+        let shard = self.shard_at(slot);
+        let Some(index) = shard.index_of(slot.hash, key) else {
+            return Ok((slot, None));
+        };
+        if shard
+            .map
+            .get_index(index)
+            .is_some_and(|(_, e)| e.is_expired(now))
+        {
+            shard.remove_at(index);
+            shard.touch_watched(key);
+            store.note_expired(1);
+            Store::report_expired(sink, db, key);
+            return Ok((slot, None));
+        }
+        Ok((slot, Some(index)))
+    }
+
+    /// The entry at `index` of the shard at `slot` (from [`Ctx::find`]).
+    #[inline]
+    fn entry_at(&mut self, slot: Slot, index: usize) -> Option<&mut Entry> {
+        self.shard_at(slot).map.get_index_mut(index).map(|(_, e)| e)
     }
 
     /// The live entry (value and expiry) at `key`.
     pub fn get_entry(&mut self, key: &[u8]) -> StoreResult<Option<&Entry>> {
-        if !self.expire_if_needed(key)? {
-            return Ok(None);
-        }
-        Ok(self.db_shard(key)?.map.get(key))
+        let (slot, found) = self.find(key)?;
+        Ok(match found {
+            Some(index) => self.entry_at(slot, index).map(|e| &*e),
+            None => None,
+        })
     }
 
     /// The live value at `key`.
@@ -257,7 +329,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether `key` exists (and is not expired).
     pub fn exists(&mut self, key: &[u8]) -> StoreResult<bool> {
-        self.expire_if_needed(key)
+        Ok(self.find(key)?.1.is_some())
     }
 
     /// The expiry of `key`: `None` = no such key, `Some(None)` = persistent.
@@ -266,28 +338,46 @@ impl<'a> Ctx<'a> {
     }
 
     /// Records undo (first change of a key in a transaction), marks watchers,
-    /// counts the change. Call after `expire_if_needed`.
-    fn before_write(&mut self, key: &[u8]) -> StoreResult<()> {
+    /// counts the change. `found` is the key's live entry (from [`Ctx::find`]).
+    fn before_write(&mut self, slot: Slot, key: &[u8], found: Option<usize>) {
         let db = self.db;
-        let pos = self.shard_pos(key)?;
-        let shard = &mut self.guards[pos].1.dbs[db];
+        let shard = &mut self.guards[slot.pos].1.dbs[db];
         if let Some(txn) = &mut self.txn {
-            txn.undo.record(db, key, || shard.map.get(key).cloned());
+            txn.undo.record(db, key, || {
+                found
+                    .and_then(|i| shard.map.get_index(i))
+                    .map(|(_, e)| e.clone())
+            });
         }
         shard.touch_watched(key);
         self.store.note_write();
         self.wrote = true;
-        Ok(())
+    }
+
+    /// Mutable access to the live entry at `index` (from [`Ctx::find`]):
+    /// records undo, marks watchers, and remembers the key so that a
+    /// collection left empty is deleted after the command.
+    fn write_at(&mut self, slot: Slot, key: &[u8], index: usize) -> Option<&mut Value> {
+        self.before_write(slot, key, Some(index));
+        self.touched.push((self.db, Bytes::copy_from_slice(key)));
+        self.entry_at(slot, index).map(|e| &mut e.value)
+    }
+
+    /// [`Ctx::write_at`] for a string value reached through its typed
+    /// accessor: it stays a string, so it can never be left an empty
+    /// collection and the key need not be remembered (no copy of it).
+    fn write_string_at(&mut self, slot: Slot, key: &[u8], index: usize) -> Option<&mut Value> {
+        self.before_write(slot, key, Some(index));
+        self.entry_at(slot, index).map(|e| &mut e.value)
     }
 
     /// Mutable access to any existing value (records undo, marks watchers).
     pub fn get_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Value>> {
-        if !self.expire_if_needed(key)? {
-            return Ok(None);
-        }
-        self.before_write(key)?;
-        self.touched.push((self.db, Bytes::copy_from_slice(key)));
-        Ok(self.db_shard(key)?.map.get_mut(key).map(|e| &mut e.value))
+        let (slot, found) = self.find(key)?;
+        Ok(match found {
+            Some(index) => self.write_at(slot, key, index),
+            None => None,
+        })
     }
 
     /// Stores `value` at `key` with the given expiry, replacing any value and TTL.
@@ -298,44 +388,64 @@ impl<'a> Ctx<'a> {
         value: Value,
         expire_at_ms: Option<u64>,
     ) -> StoreResult<()> {
-        self.expire_if_needed(key)?;
-        self.before_write(key)?;
+        let (slot, found) = self.find(key)?;
+        self.insert_at(slot, key, found, value, expire_at_ms);
+        Ok(())
+    }
+
+    /// Stores `value` at `key` (found at `found`, see [`Ctx::find`]);
+    /// returns the entry's index.
+    fn insert_at(
+        &mut self,
+        slot: Slot,
+        key: &[u8],
+        found: Option<usize>,
+        value: Value,
+        expire_at_ms: Option<u64>,
+    ) -> usize {
+        self.before_write(slot, key, found);
         if value.is_empty_collection() {
             self.touched.push((self.db, Bytes::copy_from_slice(key)));
         }
-        let shard = self.db_shard(key)?;
-        shard.insert(
-            key,
-            Entry {
-                value,
-                expire_at_ms,
-            },
-        );
-        Ok(())
+        let entry = Entry {
+            value,
+            expire_at_ms,
+        };
+        self.shard_at(slot)
+            .insert_at(slot.hash, key, found, entry)
+            .0
     }
 
     /// Stores `value` at `key`, keeping the current TTL if the key exists.
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) -> StoreResult<()> {
-        let ttl = self.expire_at(key)?.flatten();
-        self.insert(key, value, ttl)
+        let (slot, found) = self.find(key)?;
+        let ttl = match found {
+            Some(index) => self.entry_at(slot, index).and_then(|e| e.expire_at_ms),
+            None => None,
+        };
+        self.insert_at(slot, key, found, value, ttl);
+        Ok(())
     }
 
     /// Deletes `key`; returns the removed entry.
     pub fn remove(&mut self, key: &[u8]) -> StoreResult<Option<Entry>> {
-        if !self.expire_if_needed(key)? {
+        let (slot, found) = self.find(key)?;
+        let Some(index) = found else {
             return Ok(None);
-        }
-        self.before_write(key)?;
-        Ok(self.db_shard(key)?.remove(key))
+        };
+        self.before_write(slot, key, found);
+        Ok(Some(self.shard_at(slot).remove_at(index)))
     }
 
     /// Sets (`Some`) or clears (`None`) the expiry of an existing key; false if absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> StoreResult<bool> {
-        if !self.expire_if_needed(key)? {
+        let (slot, found) = self.find(key)?;
+        let Some(index) = found else {
             return Ok(false);
-        }
-        self.before_write(key)?;
-        Ok(self.db_shard(key)?.set_expire(key, expire_at_ms))
+        };
+        self.before_write(slot, key, found);
+        self.shard_at(slot).set_expire_at(index, expire_at_ms);
+        Ok(true)
     }
 
     typed_accessors!(
@@ -420,25 +530,10 @@ impl<'a> Ctx<'a> {
         Ok(out)
     }
 
-    /// Lazy-expiry check that ignores declared KEYS (keyspace-wide reads).
-    /// A key found expired is deleted and reported as `DEL` at once, in a
-    /// group of its own (even inside a transaction: rollback does not bring
-    /// it back). No undo entry: an expired key is already logically absent.
+    /// Lazy-expiry check that ignores declared KEYS (keyspace-wide reads):
+    /// whether a live entry exists (see [`Ctx::find_unchecked`]).
     fn exists_unchecked(&mut self, key: &[u8]) -> StoreResult<bool> {
-        let (now, db, sink) = (self.now_ms, self.db, self.sink);
-        let store = self.store;
-        let shard = self.db_shard(key)?;
-        match shard.map.get(key) {
-            None => Ok(false),
-            Some(entry) if entry.is_expired(now) => {
-                shard.remove(key);
-                shard.touch_watched(key);
-                store.note_expired(1);
-                Store::report_expired(sink, db, key);
-                Ok(false)
-            }
-            Some(_) => Ok(true),
-        }
+        Ok(self.find_unchecked(key)?.1.is_some())
     }
 
     /// One SCAN step over the selected database: visits about `count` slots

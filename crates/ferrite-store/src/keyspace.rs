@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use hashbrown::HashMap;
+use indexmap::map::RawEntryApiV1;
 use indexmap::{IndexMap, IndexSet};
 
 use crate::value::{BuildHasher, Value};
@@ -136,47 +137,116 @@ pub(crate) struct DbShard {
 }
 
 impl DbShard {
+    /// An empty database shard whose maps hash with `hasher` (the store's:
+    /// see [`DbShard::index_of`]).
+    pub(crate) fn with_hasher(hasher: &BuildHasher) -> DbShard {
+        DbShard {
+            map: IndexMap::with_hasher(*hasher),
+            volatile: IndexSet::with_hasher(*hasher),
+            watched: HashMap::default(),
+            avg_ttl_ms: 0,
+        }
+    }
+
+    /// The map's hash of `key` (what [`DbShard::index_of`] and
+    /// [`DbShard::insert_at`] take).
+    pub(crate) fn hash_of(&self, key: &[u8]) -> u64 {
+        std::hash::BuildHasher::hash_one(self.map.hasher(), key)
+    }
+
+    /// Position of `key` in `map`; `hash` is the map's hash of it (the
+    /// store hashes a key once per command, for its shard and this lookup).
+    #[inline]
+    pub(crate) fn index_of(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.map
+            .raw_entry_v1()
+            .index_from_hash(hash, |k| k.as_slice() == key)
+    }
+
     /// Inserts or replaces an entry, keeping `volatile` in sync.
     pub(crate) fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
-        let key = Key::new(key);
-        if entry.expire_at_ms.is_some() {
-            self.volatile.insert(key.clone());
-        } else if !self.volatile.is_empty() {
-            self.volatile.swap_remove(key.as_slice());
+        let hash = self.hash_of(key);
+        let found = self.index_of(hash, key);
+        self.insert_at(hash, key, found, entry).1
+    }
+
+    /// Stores `entry` at `key`, which is at `found` (from
+    /// [`DbShard::index_of`] with `hash`) or absent: replaced in place, or
+    /// appended. Keeps `volatile` in sync. Returns the entry's index and the
+    /// replaced entry.
+    pub(crate) fn insert_at(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        found: Option<usize>,
+        entry: Entry,
+    ) -> (usize, Option<Entry>) {
+        let has_ttl = entry.expire_at_ms.is_some();
+        if let Some(index) = found {
+            let Some((stored_key, slot)) = self.map.get_index_mut(index) else {
+                unreachable!("insert_at: index from index_of is in bounds");
+            };
+            let old = std::mem::replace(slot, entry);
+            match (old.expire_at_ms.is_some(), has_ttl) {
+                (false, true) => {
+                    self.volatile.insert(stored_key.clone());
+                }
+                (true, false) => {
+                    self.volatile.swap_remove(key);
+                }
+                _ => {}
+            }
+            return (index, Some(old));
         }
         if self.map.len() == self.map.capacity() {
             let len = self.map.len();
             self.map
                 .reserve_exact((len / ENTRIES_GROWTH_DIVISOR).max(ENTRIES_GROWTH_MIN));
         }
-        self.map.insert(key, entry)
+        let key = Key::new(key);
+        if has_ttl {
+            self.volatile.insert(key.clone());
+        }
+        let index = self.map.len();
+        self.map
+            .raw_entry_mut_v1()
+            .from_hash(hash, |k| k.as_slice() == key.as_slice())
+            .or_insert_with(|| (key, entry));
+        (index, None)
     }
 
     /// Removes a key.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let old = self.map.swap_remove(key)?;
-        if old.expire_at_ms.is_some() {
-            self.volatile.swap_remove(key);
-        }
-        Some(old)
+        let index = self.index_of(self.hash_of(key), key)?;
+        Some(self.remove_at(index))
     }
 
-    /// Sets or clears the expiry of an existing key; false if absent.
-    pub(crate) fn set_expire(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> bool {
-        let Some((_, stored_key, entry)) = self.map.get_full_mut(key) else {
-            return false;
+    /// Removes the entry at `index` (in bounds, from [`DbShard::index_of`]).
+    pub(crate) fn remove_at(&mut self, index: usize) -> Entry {
+        let Some((key, old)) = self.map.swap_remove_index(index) else {
+            unreachable!("remove_at: index from index_of is in bounds");
+        };
+        if old.expire_at_ms.is_some() {
+            self.volatile.swap_remove(key.as_slice());
+        }
+        old
+    }
+
+    /// Sets or clears the expiry of the entry at `index` (in bounds).
+    pub(crate) fn set_expire_at(&mut self, index: usize, expire_at_ms: Option<u64>) {
+        let Some((stored_key, entry)) = self.map.get_index_mut(index) else {
+            unreachable!("set_expire_at: index from index_of is in bounds");
         };
         match (entry.expire_at_ms.is_some(), expire_at_ms.is_some()) {
             (false, true) => {
                 self.volatile.insert(stored_key.clone());
             }
             (true, false) => {
-                self.volatile.swap_remove(key);
+                self.volatile.swap_remove(stored_key.as_slice());
             }
             _ => {}
         }
         entry.expire_at_ms = expire_at_ms;
-        true
     }
 
     /// Marks every live WATCH on `key` dirty.
@@ -236,8 +306,8 @@ impl DbShard {
     pub(crate) fn clear(&mut self) -> usize {
         self.touch_all_watched();
         let n = self.map.len();
-        self.map = IndexMap::default();
-        self.volatile = IndexSet::default();
+        self.map = IndexMap::with_hasher(*self.map.hasher());
+        self.volatile = IndexSet::with_hasher(*self.volatile.hasher());
         self.avg_ttl_ms = 0;
         n
     }
@@ -253,9 +323,11 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    pub(crate) fn new(databases: usize) -> Shard {
+    pub(crate) fn new(databases: usize, hasher: &BuildHasher) -> Shard {
         Shard {
-            dbs: (0..databases).map(|_| DbShard::default()).collect(),
+            dbs: (0..databases)
+                .map(|_| DbShard::with_hasher(hasher))
+                .collect(),
             pending_copy: None,
         }
     }
@@ -297,7 +369,8 @@ mod tests {
         }
         shard.insert(b"k7", entry(Some(5)));
         assert_eq!(shard.volatile.len(), 1);
-        assert!(shard.set_expire(b"k8", Some(6)));
+        let k8 = shard.index_of(shard.hash_of(b"k8"), b"k8").unwrap();
+        shard.set_expire_at(k8, Some(6));
         assert_eq!(shard.volatile.len(), 2);
         shard.insert(b"k7", entry(None));
         assert!(shard.remove(b"k8").is_some());

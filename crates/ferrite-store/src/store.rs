@@ -176,6 +176,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Where the shard index starts in a key's hash (see [`Store::shard_of_hash`]).
+const SHARD_HASH_SHIFT: u32 = 32;
+
 /// Current Unix time in milliseconds.
 pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
@@ -198,13 +201,14 @@ impl Store {
             "databases must be within 1..=65536"
         );
         config.shards = config.shards.clamp(1, 1 << 16).next_power_of_two();
+        let hasher = BuildHasher::default();
         let shards = (0..config.shards)
-            .map(|_| Mutex::new(Shard::new(config.databases)))
+            .map(|_| Mutex::new(Shard::new(config.databases, &hasher)))
             .collect();
         Store {
             config,
             shards,
-            hasher: BuildHasher::default(),
+            hasher,
             locks: Locks::new(),
             expired_keys: AtomicU64::new(0),
             changes: AtomicU64::new(0),
@@ -282,8 +286,24 @@ impl Store {
         &self.locks
     }
 
+    /// The hash of `key`: every key map of every shard hashes with the
+    /// store's hasher, so one hash serves for the shard and the lookup.
+    #[inline]
+    pub(crate) fn hash_key(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of a key whose [`Store::hash_key`] is `hash`. Takes bits the
+    /// shard's own tables do not use for placement (hashbrown uses the low
+    /// bits for the bucket and the top 7 for its tag), so keys of one shard
+    /// still spread over its table.
+    #[inline]
+    pub(crate) fn shard_of_hash(&self, hash: u64) -> usize {
+        ((hash >> SHARD_HASH_SHIFT) as usize) & (self.shards.len() - 1)
+    }
+
     pub(crate) fn shard_of(&self, key: &[u8]) -> usize {
-        (self.hasher.hash_one(key) as usize) & (self.shards.len() - 1)
+        self.shard_of_hash(self.hash_key(key))
     }
 
     pub(crate) fn note_expired(&self, n: u64) {

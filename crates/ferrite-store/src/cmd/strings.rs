@@ -288,9 +288,11 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> StoreResult<Frame> {
     } else {
         None
     };
-    let found = ctx.exists(key)?;
-    if (nx && found) || (xx && !found) {
-        return Ok(old.unwrap_or_else(reply::null));
+    if nx || xx {
+        let found = ctx.exists(key)?;
+        if (nx && found) || (xx && !found) {
+            return Ok(old.unwrap_or_else(reply::null));
+        }
     }
     let value = Value::String(StrValue::from_slice(&argv[2]));
     if keepttl {
@@ -415,10 +417,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> StoreResult<Frame> {
         None => 0,
     };
     let new = current.checked_add(delta).ok_or(StoreError::Overflow)?;
-    match ctx.string_mut(key)? {
-        Some(s) => *s = StrValue::Int(new),
-        None => ctx.insert(key, Value::String(StrValue::Int(new)), None)?,
-    }
+    ctx.insert_keep_ttl(key, Value::String(StrValue::Int(new)))?;
     Ok(reply::int(new))
 }
 
