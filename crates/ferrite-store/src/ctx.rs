@@ -454,7 +454,7 @@ impl<'a> Ctx<'a> {
         string,
         string_mut,
         string_or_create,
-        Value::String(StrValue::Raw(Bytes::new()))
+        Value::String(StrValue::Raw(crate::value::StrBytes::new(b"")))
     );
     typed_accessors!(
         Hash,

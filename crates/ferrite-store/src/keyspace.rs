@@ -1,9 +1,6 @@
 //! Shards and per-database key maps. Handlers never see these types: they go
 //! through [`crate::Ctx`].
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -12,7 +9,7 @@ use hashbrown::HashMap;
 use indexmap::map::RawEntryApiV1;
 use indexmap::{IndexMap, IndexSet};
 
-use crate::value::{BuildHasher, Value};
+use crate::value::{BuildHasher, SmallBytes, Value};
 
 /// Longest key stored inline in a [`Key`] (no heap block of its own).
 pub(crate) const KEY_INLINE_MAX_BYTES: usize = 22;
@@ -22,78 +19,7 @@ pub(crate) const KEY_INLINE_MAX_BYTES: usize = 22;
 /// ones in one exact-size heap block. A `Bytes` key cost 32 bytes plus a
 /// heap block. Hashes, compares and borrows as the `[u8]` it holds, so maps
 /// keyed by it are looked up with `&[u8]`.
-#[derive(Clone)]
-pub(crate) enum Key {
-    /// `bytes[..len]`.
-    Inline {
-        len: u8,
-        bytes: [u8; KEY_INLINE_MAX_BYTES],
-    },
-    /// A longer key.
-    Heap(Box<[u8]>),
-}
-
-impl Key {
-    /// A key holding a copy of `bytes`.
-    pub(crate) fn new(bytes: &[u8]) -> Key {
-        match u8::try_from(bytes.len()) {
-            Ok(len) if bytes.len() <= KEY_INLINE_MAX_BYTES => {
-                let mut inline = [0; KEY_INLINE_MAX_BYTES];
-                inline[..bytes.len()].copy_from_slice(bytes);
-                Key::Inline { len, bytes: inline }
-            }
-            _ => Key::Heap(bytes.into()),
-        }
-    }
-
-    /// The key's bytes.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Key::Heap(bytes) => bytes,
-        }
-    }
-
-    /// A `Bytes` copy (for replies and other owners).
-    pub(crate) fn to_bytes(&self) -> Bytes {
-        Bytes::copy_from_slice(self.as_slice())
-    }
-}
-
-impl Deref for Key {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl Hash for Key {
-    /// Exactly `[u8]`'s hash, as [`Borrow`] requires.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_slice().hash(state);
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for Key {}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", Bytes::copy_from_slice(self.as_slice()))
-    }
-}
+pub(crate) type Key = SmallBytes<Box<[u8]>, KEY_INLINE_MAX_BYTES>;
 
 /// A value with its absolute expiry time.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +277,7 @@ mod tests {
                 std::hash::BuildHasher::hash_one(&hasher, &bytes[..])
             );
             assert_eq!(
-                matches!(key, Key::Inline { .. }),
+                matches!(key, SmallBytes::Inline { .. }),
                 len <= KEY_INLINE_MAX_BYTES
             );
         }

@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 
+mod inline;
 pub mod zset;
 
+pub use inline::{HeapBytes, SmallBytes, StrBytes, STR_INLINE_MAX_BYTES};
 pub use zset::ZSet;
 
 /// The hasher of every map in the store (foldhash, seeded per process).
@@ -93,8 +95,8 @@ impl Value {
 pub enum StrValue {
     /// Canonical decimal integer.
     Int(i64),
-    /// Any other bytes.
-    Raw(Bytes),
+    /// Any other bytes (inline when short).
+    Raw(StrBytes),
 }
 
 impl StrValue {
@@ -102,7 +104,7 @@ impl StrValue {
     pub fn from_slice(bytes: &[u8]) -> StrValue {
         match parse_canonical_i64(bytes) {
             Some(n) => StrValue::Int(n),
-            None => StrValue::Raw(Bytes::copy_from_slice(bytes)),
+            None => StrValue::Raw(StrBytes::new(bytes)),
         }
     }
 
@@ -111,7 +113,7 @@ impl StrValue {
     pub fn from_bytes(bytes: Bytes) -> StrValue {
         match parse_canonical_i64(&bytes) {
             Some(n) => StrValue::Int(n),
-            None => StrValue::Raw(bytes),
+            None => StrValue::Raw(StrBytes::from_bytes(bytes)),
         }
     }
 
@@ -119,7 +121,7 @@ impl StrValue {
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(n.to_string()),
-            StrValue::Raw(b) => b.clone(),
+            StrValue::Raw(b) => b.to_bytes(),
         }
     }
 
@@ -223,7 +225,7 @@ mod tests {
         );
         assert_eq!(
             StrValue::from_slice(b"007"),
-            StrValue::Raw(Bytes::from_static(b"007"))
+            StrValue::Raw(StrBytes::new(b"007"))
         );
     }
 }
