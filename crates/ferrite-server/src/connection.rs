@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,6 +38,62 @@ pub struct Multi {
     pub failed: bool,
 }
 
+/// The clock of a batch of pipelined requests: the wall clock is read once
+/// per batch, the monotonic clock once per command (a command's end is the
+/// next one's start), instead of three reads per command (start, end, the
+/// store's Unix time).
+pub struct BatchClock {
+    /// When the batch started (monotonic).
+    batch_start: Instant,
+    /// The Unix time then, ms.
+    batch_unix_ms: u64,
+    /// The last reading: when the previous command of the batch ended.
+    last: Instant,
+}
+
+impl BatchClock {
+    fn new() -> BatchClock {
+        let now = Instant::now();
+        BatchClock {
+            batch_start: now,
+            batch_unix_ms: unix_ms_now(),
+            last: now,
+        }
+    }
+
+    /// Starts a batch: reads both clocks.
+    pub fn start_batch(&mut self) {
+        *self = BatchClock::new();
+    }
+
+    /// When the next command starts: the end of the previous one (or the
+    /// start of the batch).
+    pub fn command_start(&self) -> Instant {
+        self.last
+    }
+
+    /// Reads the clock at the end of a command; returns the reading.
+    pub fn command_end(&mut self) -> Instant {
+        self.last = Instant::now();
+        self.last
+    }
+
+    /// The Unix time (ms) at `at`, a reading of this batch.
+    pub fn unix_ms_at(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.batch_start).as_millis();
+        self.batch_unix_ms
+            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
+    }
+}
+
+/// Current Unix time in milliseconds.
+fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Per-connection state the commands read and change.
 pub struct Session {
     /// What other clients see about this one.
@@ -57,6 +113,8 @@ pub struct Session {
     /// A command of the batch may have written: wait for the AOF before
     /// replying (`Persistence::wait_acked`).
     pub wrote: bool,
+    /// The clock of the current batch.
+    pub clock: BatchClock,
 }
 
 impl Session {
@@ -71,6 +129,7 @@ impl Session {
             watches: Vec::new(),
             close: false,
             wrote: false,
+            clock: BatchClock::new(),
         }
     }
 
@@ -191,6 +250,7 @@ async fn serve(
             .stats
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
+        session.clock.start_batch();
         // Limits may change with CONFIG SET; they apply from the next batch.
         let (limits, query_limit, output_limit) = limits_of(server);
         if decoder.limits() != &limits {

@@ -381,6 +381,21 @@ impl Store {
         argv: &[Bytes],
         protocol: Protocol,
     ) -> Result<Frame, Blocked> {
+        self.execute_resolved_at(db, spec, argv, protocol, self.now_ms())
+    }
+
+    /// [`Store::execute_resolved`] at a time the caller already read (Unix
+    /// ms; the server reads the clock once per command for this, the
+    /// client's idle time and the command's duration). Use a fresh time for
+    /// a retry after [`Blocked::wait`].
+    pub fn execute_resolved_at(
+        &self,
+        db: usize,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        protocol: Protocol,
+        now_ms: u64,
+    ) -> Result<Frame, Blocked> {
         // Handlers index argv by position: never run one with a bad arity.
         if !spec.arity_ok(argv.len()) {
             return Ok(reply::error(&StoreError::WrongArity(spec.name)));
@@ -391,17 +406,28 @@ impl Store {
         if db >= self.config.databases {
             return Ok(reply::error(&StoreError::DbIndexOutOfRange));
         }
-        let keys = spec.keys(argv);
-        let guards = self.lock_for(spec, &keys);
+        // One key (GET, SET, INCR…): no Vec.
+        let (one, many);
+        let keys: &[&Bytes] = match spec.single_key(argv) {
+            Some(key) => {
+                one = [key];
+                &one
+            }
+            None => {
+                many = spec.keys(argv);
+                &many
+            }
+        };
+        let guards = self.lock_for(spec, keys);
         // Checked under the shard locks: a transaction that starts holding
         // after this runs its commands after ours.
         if self.locks.any_held() {
-            if let Some(blocked) = self.locks.check(spec, &keys) {
+            if let Some(blocked) = self.locks.check(spec, keys) {
                 return Err(blocked);
             }
         }
         let sink = self.recording_sink();
-        let mut ctx = Ctx::new(self, db, self.now_ms(), guards, None, protocol, sink);
+        let mut ctx = Ctx::new(self, db, now_ms, guards, None, protocol, sink);
         let result = handler(&mut ctx, argv);
         ctx.finish(argv);
         Ok(match result {

@@ -16,7 +16,6 @@ pub mod multi;
 pub mod server;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use ferrite_protocol::Frame;
@@ -147,14 +146,17 @@ async fn prepare_and_run(
         // The connection waits for the AOF before replying (persist.rs).
         session.wrote = true;
     }
-    let started = Instant::now();
+    let started = session.clock.command_start();
     session.info.touch_at(spec.name, started);
     let reply = if spec.name == "exec" {
         Some(multi::exec(server, session).await)
     } else {
-        run(server, session, spec, &argv).await
+        let now_ms = session.clock.unix_ms_at(started);
+        run(server, session, spec, &argv, now_ms).await
     };
-    let usec = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let ended = session.clock.command_end();
+    let usec =
+        u64::try_from(ended.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
     server
         .stats
         .record_call(spec.name, usec, reply.as_ref().is_some_and(Frame::is_error));
@@ -181,23 +183,32 @@ fn flag_multi(session: &mut Session) {
     }
 }
 
-/// Runs a resolved, checked command outside MULTI.
+/// Runs a resolved, checked command outside MULTI. `now_ms`: the Unix time
+/// the command started (the batch clock's).
 async fn run(
     server: &Arc<Server>,
     session: &mut Session,
     spec: &'static CommandSpec,
     argv: &[Bytes],
+    now_ms: u64,
 ) -> Option<Frame> {
     match spec.layer {
-        Layer::Store => loop {
-            match server
-                .store
-                .execute_resolved(session.db, spec, argv, session.protocol)
-            {
-                Ok(frame) => return Some(frame),
-                Err(blocked) => blocked.wait().await,
+        Layer::Store => {
+            let mut result =
+                server
+                    .store
+                    .execute_resolved_at(session.db, spec, argv, session.protocol, now_ms);
+            loop {
+                match result {
+                    Ok(frame) => return Some(frame),
+                    Err(blocked) => blocked.wait().await,
+                }
+                // After waiting: the store reads the clock again.
+                result = server
+                    .store
+                    .execute_resolved(session.db, spec, argv, session.protocol);
             }
-        },
+        }
         Layer::Server => run_server_command(server, session, spec, argv),
         Layer::Wasm => match &server.wasm {
             Some(wasm) => Some(wasm.run(spec.name, argv, session.db).await),

@@ -353,6 +353,22 @@ impl CommandSpec {
         }
     }
 
+    /// The one key of a command whose key spec names exactly one position
+    /// (GET, SET, INCR…) when `argv` has it; `None` for every other command
+    /// (use [`CommandSpec::keys`]).
+    #[inline]
+    pub fn single_key<'a>(&self, argv: &'a [Bytes]) -> Option<&'a Bytes> {
+        if self.keys_by_keyword
+            || self.numkeys_index > 0
+            || self.first_key <= 0
+            || self.first_key != self.last_key
+            || self.step <= 0
+        {
+            return None;
+        }
+        argv.get(self.first_key as usize)
+    }
+
     /// The key arguments of `argv` (COMMAND GETKEYS, locking, permissions).
     /// Positions beyond `argv` are ignored; a bad numkeys yields no keys.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> Vec<&'a Bytes> {
@@ -577,6 +593,22 @@ pub fn unknown_command(name: &[u8], args: &[Bytes]) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn single_key_agrees_with_keys() {
+        let argv: Vec<Bytes> = (0..6).map(|i| Bytes::from(format!("a{i}"))).collect();
+        let mut single = 0;
+        for spec in commands() {
+            for argc in 1..=argv.len() {
+                let argv = &argv[..argc];
+                if let Some(key) = spec.single_key(argv) {
+                    single += 1;
+                    assert_eq!(spec.keys(argv), vec![key], "{}", spec.name);
+                }
+            }
+        }
+        assert!(single > 0);
+    }
 
     fn argv(parts: &[&str]) -> Vec<Bytes> {
         parts
