@@ -8,12 +8,13 @@ use bytes::Bytes;
 use ferrite_protocol::Protocol;
 use hashbrown::{HashMap, HashSet};
 
+use crate::cmd::{self, CommandSpec};
 use crate::effects::Effect;
 use crate::error::StoreError;
 use crate::keyspace::Entry;
 use crate::locks::{TxnId, Want};
 use crate::store::Store;
-use crate::{cmd, reply, Frame};
+use crate::{reply, Frame};
 
 /// What a transaction holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,18 +160,7 @@ impl<'s> Txn<'s> {
         mode: TxnMode,
         deadline: Instant,
     ) -> Result<Txn<'s>, crate::LockError> {
-        if db >= store.config().databases {
-            return Err(crate::LockError::DbIndexOutOfRange);
-        }
-        if let Scope::Keys(keys) = &scope {
-            let max = store.config().txn_keys_max;
-            if keys.len() > max {
-                return Err(crate::LockError::TooManyKeys {
-                    declared: keys.len(),
-                    max,
-                });
-            }
-        }
+        Self::check_scope(&store, db, &scope)?;
         let started = Instant::now();
         let mut txn = Txn::new(store, db, &scope, mode, Some(deadline));
         if let Some(want) = Self::want(&scope) {
@@ -184,6 +174,42 @@ impl<'s> Txn<'s> {
         }
         txn.now_ms = txn.store.now_ms();
         Ok(txn)
+    }
+
+    fn check_scope(store: &Store, db: usize, scope: &Scope) -> Result<(), crate::LockError> {
+        if db >= store.config().databases {
+            return Err(crate::LockError::DbIndexOutOfRange);
+        }
+        if let Scope::Keys(keys) = scope {
+            let max = store.config().txn_keys_max;
+            if keys.len() > max {
+                return Err(crate::LockError::TooManyKeys {
+                    declared: keys.len(),
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction only if its locks are free right now, for a
+    /// caller that must not wait (the WASM runtime's inline calls on an I/O
+    /// thread): [`crate::LockError::Timeout`] (waited 0) if one is held. A
+    /// [`Scope::Lazy`] transaction later tries the keyspace lock once the
+    /// same way (its command gets `StoreError::LockTimeout`). Like
+    /// [`Store::begin`] with a deadline of now, without reading the clock.
+    pub fn begin_now(
+        store: &'s Store,
+        db: usize,
+        scope: Scope,
+        mode: TxnMode,
+    ) -> Result<Txn<'s>, crate::LockError> {
+        Self::check_scope(store, db, &scope)?;
+        Txn::try_begin(StoreRef::Borrowed(store), db, scope, mode).map_err(|_| {
+            crate::LockError::Timeout {
+                waited: std::time::Duration::ZERO,
+            }
+        })
     }
 
     /// Non-blocking begin: `Err(Blocked)` to await and retry.
@@ -241,15 +267,51 @@ impl<'s> Txn<'s> {
         }
     }
 
+    /// [`Txn::execute`] for a caller that already looked the command up:
+    /// `spec` must be [`crate::lookup`]'s answer for `argv[0]` and `keys`
+    /// `spec.keys(argv)`. Saves the second lookup and key extraction (the
+    /// WASM runtime looks every command up for its permission check first).
+    /// Arity is checked here, as [`Txn::execute`] does.
+    pub fn execute_resolved(
+        &mut self,
+        spec: &'static CommandSpec,
+        keys: &[&Bytes],
+        argv: &[Bytes],
+    ) -> Frame {
+        debug_assert!(argv
+            .first()
+            .and_then(|name| cmd::lookup(name))
+            .is_some_and(|found| std::ptr::eq(found, spec)));
+        debug_assert_eq!(keys, spec.keys(argv).as_slice());
+        let result = if spec.arity_ok(argv.len()) {
+            self.run_resolved(spec, keys, argv)
+        } else {
+            Err(StoreError::WrongArity(spec.name))
+        };
+        match result {
+            Ok(frame) => frame,
+            Err(err) => reply::error(&err),
+        }
+    }
+
     fn execute_inner(&mut self, argv: &[Bytes]) -> Result<Frame, StoreError> {
         let spec = cmd::resolve(argv)?;
+        let keys = spec.keys(argv);
+        self.run_resolved(spec, &keys, argv)
+    }
+
+    fn run_resolved(
+        &mut self,
+        spec: &'static CommandSpec,
+        keys: &[&Bytes],
+        argv: &[Bytes],
+    ) -> Result<Frame, StoreError> {
         let Some(handler) = spec.handler else {
             return Err(StoreError::NotADataCommand(spec.name));
         };
         if self.mode == TxnMode::ReadOnly && spec.is_write() {
             return Err(StoreError::WriteInReadOnly(spec.name));
         }
-        let keys = spec.keys(argv);
         if let Some(declared) = &self.declared {
             if spec.is_keyspace_wide() && spec.is_write() {
                 return Err(StoreError::KeyspaceWideInKeysScope(spec.name));
@@ -272,7 +334,7 @@ impl<'s> Txn<'s> {
             self.holding = true;
         }
         let store: &Store = &self.store;
-        let guards = store.lock_for(spec, &keys);
+        let guards = store.lock_for(spec, keys);
         let sink = store.recording_sink();
         let mut ctx = crate::Ctx::new(
             store,

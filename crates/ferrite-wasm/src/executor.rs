@@ -16,6 +16,7 @@ use wasmtime::{
 };
 
 use crate::abi::{self, Convention, ExportInfo, NumType};
+use crate::clock;
 use crate::host::{self, CallEnv, CallState, EnvPtr, HostState, Imports, Limiter, Raise};
 use crate::keyspace::{AccessMode, KeyScope, Keyspace};
 use crate::limits::{PoolConfig, ResourceLimits};
@@ -186,6 +187,7 @@ impl WasmExecutorBuilder {
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         thread::sleep(EPOCH_TICK);
+                        crate::clock::tick();
                         engine.increment_epoch();
                     }
                 })
@@ -611,7 +613,7 @@ impl WasmExecutor {
                 slot_waiters: AtomicUsize::new(0),
                 slot_lock: Mutex::new(()),
                 slot_freed: Condvar::new(),
-                last_used_ms: AtomicU64::new(unix_ms(SystemTime::now())),
+                last_used_ms: AtomicU64::new(clock::mono_ms(Instant::now())),
             },
             loaded_at: SystemTime::now(),
             min_memory_bytes,
@@ -917,7 +919,7 @@ impl WasmExecutor {
 
     /// Creates a fresh instance of `f` (never used by a call yet).
     fn instantiate(&self, f: &Function) -> Result<Ready, WasmError> {
-        instantiate(&self.inner, f)
+        instantiate(&self.inner, f, Instant::now())
     }
 
     /// Runs one call on a fresh instance. `inline`: never wait (see
@@ -937,8 +939,9 @@ impl WasmExecutor {
         inline: bool,
     ) -> Run {
         let started = Instant::now();
+        let started_ms = clock::mono_ms(started);
         let config = f.config.lock().clone();
-        if inline && !inline_allowed(f, &config) {
+        if inline && !inline_allowed(f, &config, started_ms) {
             return Run::Deferred(args);
         }
         let deadline = started + config.limits.max_time;
@@ -955,7 +958,7 @@ impl WasmExecutor {
             }
         };
         let fail = |e: WasmError| {
-            f.stats.record(false, started.elapsed(), 0, 0);
+            f.stats.record(false, started, Instant::now(), 0, 0);
             e
         };
         // Inline: the locks first, so that a busy key costs no instance.
@@ -967,9 +970,7 @@ impl WasmExecutor {
                 Err(e) => return Run::Done(Err(fail(e))),
             }
         }
-        f.pool
-            .last_used_ms
-            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+        f.pool.last_used_ms.store(started_ms, Ordering::Relaxed);
 
         // An empty pool means calls come faster than the keeper refills it
         // (every KEEPER_INTERVAL): instantiating here is then cheaper than
@@ -980,7 +981,7 @@ impl WasmExecutor {
             instance,
         } = match popped {
             Some(r) => r,
-            None => match self.instantiate(f) {
+            None => match instantiate(&self.inner, f, started) {
                 Ok(r) => r,
                 Err(e) => return Run::Done(Err(fail(e))),
             },
@@ -998,6 +999,7 @@ impl WasmExecutor {
                 result: Vec::new(),
                 reply: None,
                 deadline,
+                deadline_ms: clock::mono_ms(deadline),
                 timeout_ms,
                 env: None,
                 http_timeout_ms: self.inner.http_timeout_ms,
@@ -1037,7 +1039,7 @@ impl WasmExecutor {
             // attempt for a while (a wait it would have made does not count).
             if state.call.overran {
                 f.inline_after_ms.store(
-                    unix_ms(SystemTime::now()).saturating_add(INLINE_BACKOFF_MS),
+                    clock::mono_ms(Instant::now()).saturating_add(INLINE_BACKOFF_MS),
                     Ordering::Relaxed,
                 );
             }
@@ -1064,8 +1066,13 @@ impl WasmExecutor {
             .data()
             .memory
             .map_or(0, |m| m.data_size(&store) as u64);
-        f.stats
-            .record(outcome.is_ok(), started.elapsed(), fuel_used, memory_bytes);
+        f.stats.record(
+            outcome.is_ok(),
+            started,
+            Instant::now(),
+            fuel_used,
+            memory_bytes,
+        );
         Run::Done(outcome)
     }
 }
@@ -1073,9 +1080,9 @@ impl WasmExecutor {
 /// Whether calls of `f` may try to run inline now: not with the `http`
 /// capability (a request blocks), not soon after a call that ran longer
 /// than [`INLINE_BUDGET`].
-fn inline_allowed(f: &Function, config: &FunctionConfig) -> bool {
+fn inline_allowed(f: &Function, config: &FunctionConfig, now_ms: u64) -> bool {
     !config.permissions.capabilities.contains(Capability::Http)
-        && unix_ms(SystemTime::now()) >= f.inline_after_ms.load(Ordering::Relaxed)
+        && now_ms >= f.inline_after_ms.load(Ordering::Relaxed)
 }
 
 fn validate_name(name: &str) -> Result<(), WasmError> {
@@ -1152,13 +1159,16 @@ fn set_budget(store: &mut Store<HostState>, limits: &ResourceLimits) -> Result<(
     Ok(())
 }
 
-fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
+/// A ready instance of `f`; `started` is now (the caller's clock reading).
+fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, WasmError> {
     let config = f.config.lock().clone();
-    let started = Instant::now();
+    let deadline = started + config.limits.max_time;
     let state = HostState {
         function: f.name.clone(),
         memory: None,
         alloc: None,
+        instance: None,
+        alloc_handle: f.alloc_handle,
         call: CallState {
             permissions: config.permissions.clone(),
             read_only: true,
@@ -1166,7 +1176,8 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
             numkeys: 0,
             result: Vec::new(),
             reply: None,
-            deadline: started + config.limits.max_time,
+            deadline,
+            deadline_ms: clock::mono_ms(deadline),
             timeout_ms: config.limits.timeout_ms(),
             env: None,
             http_timeout_ms: inner.http_timeout_ms,
@@ -1207,15 +1218,9 @@ fn instantiate(inner: &Inner, f: &Function) -> Result<Ready, WasmError> {
         .as_ref()
         .and_then(|h| instance.get_module_export(&mut store, h))
         .and_then(wasmtime::Extern::into_memory);
-    let alloc = f
-        .alloc_handle
-        .as_ref()
-        .and_then(|h| instance.get_module_export(&mut store, h))
-        .and_then(wasmtime::Extern::into_func)
-        .and_then(|func| func.typed::<i32, i32>(&store).ok());
     let state = store.data_mut();
     state.memory = memory;
-    state.alloc = alloc;
+    state.instance = Some(instance);
     Ok(Ready { store, instance })
 }
 
@@ -1527,7 +1532,7 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
             return;
         }
         let functions: Vec<Arc<Function>> = inner.functions.read().values().cloned().collect();
-        let now_ms = unix_ms(SystemTime::now());
+        let now_ms = clock::mono_ms(Instant::now());
         let idle_ms = inner.pool.idle_timeout.as_millis() as u64;
         for f in functions {
             let idle = now_ms.saturating_sub(f.pool.last_used_ms.load(Ordering::Relaxed)) > idle_ms;
@@ -1538,7 +1543,7 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
             while f.pool.ready.lock().len() < inner.pool.min_instances
                 && !stop.load(Ordering::Relaxed)
             {
-                match instantiate(&inner, &f) {
+                match instantiate(&inner, &f, Instant::now()) {
                     Ok(ready) => f.pool.ready.lock().push(ready),
                     Err(e) => {
                         tracing::warn!(target: "ferrite::wasm", function = &*f.name, "cannot pre-instantiate: {e}");

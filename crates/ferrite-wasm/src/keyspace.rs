@@ -33,10 +33,11 @@ pub enum AccessMode {
 }
 
 /// Facts about one command that the permission check needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandInfo {
-    /// Upper-case command name.
-    pub name: String,
+#[derive(Debug, Clone)]
+pub struct CommandInfo<'a> {
+    /// Command name as the command table spells it (lower case, `"get"`);
+    /// [`CommandInfo::upper_name`] for replies.
+    pub name: &'static str,
     /// The command may modify data.
     pub write: bool,
     /// The command deletes whole keys (DEL, UNLINK, GETDEL, FLUSHDB, FLUSHALL).
@@ -44,25 +45,34 @@ pub struct CommandInfo {
     /// The command looks at or changes the whole keyspace (KEYS, SCAN,
     /// RANDOMKEY, FLUSHDB, FLUSHALL…) rather than named keys.
     pub keyspace_wide: bool,
-    /// Every key the command touches.
-    pub keys: Vec<Bytes>,
+    /// Every key the command touches (borrowed from its argv).
+    pub keys: Vec<&'a Bytes>,
+    /// The command-table entry, when the keyspace is a `ferrite_store::Store`:
+    /// its transaction then runs the command without looking it up again
+    /// ([`Transaction::execute_checked`]).
+    pub spec: Option<&'static ferrite_store::CommandSpec>,
 }
 
 /// Commands that delete whole keys (capability `delete`).
 pub const DELETE_COMMANDS: &[&str] = &["DEL", "UNLINK", "GETDEL", "FLUSHDB", "FLUSHALL"];
 
-impl CommandInfo {
-    /// Builds the info from a command table's answers.
-    pub fn new(name: &str, write: bool, keyspace_wide: bool, keys: Vec<Bytes>) -> Self {
-        let name = name.to_ascii_uppercase();
-        let delete = DELETE_COMMANDS.contains(&name.as_str());
+impl<'a> CommandInfo<'a> {
+    /// Builds the info from a command table's answers (`name` in any case).
+    pub fn new(name: &'static str, write: bool, keyspace_wide: bool, keys: Vec<&'a Bytes>) -> Self {
+        let delete = DELETE_COMMANDS.iter().any(|d| d.eq_ignore_ascii_case(name));
         CommandInfo {
             write: write || delete,
             delete,
             keyspace_wide,
             keys,
             name,
+            spec: None,
         }
+    }
+
+    /// The name in upper case, as replies and COMMANDS lists spell it.
+    pub fn upper_name(&self) -> String {
+        self.name.to_ascii_uppercase()
     }
 }
 
@@ -96,7 +106,7 @@ pub trait Keyspace: Send + Sync {
 
     /// Looks a command up in the command table: `None` if unknown.
     /// `argv[0]` is the command name (any case).
-    fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo>;
+    fn command_info<'a>(&self, argv: &'a [Bytes]) -> Option<CommandInfo<'a>>;
 }
 
 /// One atomic unit of work over the keyspace.
@@ -107,6 +117,14 @@ pub trait Transaction {
     /// Runs one command (already permission-checked) and returns its reply,
     /// error replies included (`WRONGTYPE …`).
     fn execute(&mut self, argv: &[Bytes]) -> Frame;
+    /// Runs a command whose `info` [`Keyspace::command_info`] just gave for
+    /// this `argv` (and that passed the permission check). The default is
+    /// [`execute`](Transaction::execute); a keyspace may use what `info`
+    /// carries to skip its own lookup.
+    fn execute_checked(&mut self, info: &CommandInfo<'_>, argv: &[Bytes]) -> Frame {
+        let _ = info;
+        self.execute(argv)
+    }
     /// True after an [`execute`](Transaction::execute) that needed a lock it
     /// could not take without waiting, in a transaction from
     /// [`Keyspace::try_begin`]: that reply is void, the call must be rolled

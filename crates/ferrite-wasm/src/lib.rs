@@ -16,6 +16,7 @@
 //! The guest ABI is specified in `docs/abi.md`.
 
 mod abi;
+mod clock;
 mod error;
 mod executor;
 mod host;

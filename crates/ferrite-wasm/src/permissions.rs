@@ -335,7 +335,7 @@ impl FunctionPermissions {
     pub(crate) fn check(
         &self,
         function: &str,
-        cmd: &CommandInfo,
+        cmd: &CommandInfo<'_>,
         call_read_only: bool,
     ) -> Result<(), String> {
         let deny = |what: String| Err(format!("NOPERM function '{function}' may not {what}"));
@@ -349,28 +349,29 @@ impl FunctionPermissions {
         if !self.capabilities.contains(needed) {
             return deny(format!(
                 "run '{}' without the '{}' capability",
-                cmd.name,
+                cmd.upper_name(),
                 needed.name()
             ));
         }
         if (cmd.write || cmd.delete) && (self.read_only || call_read_only) {
             return deny(format!(
                 "run write command '{}' in read-only mode",
-                cmd.name
+                cmd.upper_name()
             ));
         }
+        let listed = |list: &[String]| list.iter().any(|c| c.eq_ignore_ascii_case(cmd.name));
         if let Some(allowed) = &self.allowed_commands {
-            if !allowed.contains(&cmd.name) {
-                return deny(format!("run '{}' (not in COMMANDS)", cmd.name));
+            if !listed(allowed) {
+                return deny(format!("run '{}' (not in COMMANDS)", cmd.upper_name()));
             }
         }
-        if self.denied_commands.contains(&cmd.name) {
-            return deny(format!("run '{}' (in DENY_COMMANDS)", cmd.name));
+        if listed(&self.denied_commands) {
+            return deny(format!("run '{}' (in DENY_COMMANDS)", cmd.upper_name()));
         }
         if cmd.keyspace_wide && !self.all_keys_allowed() {
             return deny(format!(
                 "run '{}' on the whole keyspace (key patterns restrict it)",
-                cmd.name
+                cmd.upper_name()
             ));
         }
         for key in &cmd.keys {

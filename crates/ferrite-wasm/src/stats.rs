@@ -3,7 +3,7 @@
 //! a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
@@ -20,6 +20,7 @@ pub(crate) struct FunctionStats {
     fuel_consumed: AtomicU64,
     memory_bytes_last: AtomicU64,
     memory_bytes_peak: AtomicU64,
+    /// [`crate::clock::mono_ms`] of the last call's end, plus one (0: never).
     last_invocation_ms: AtomicU64,
     deferred: AtomicU64,
     histogram: Mutex<Histogram<u64>>,
@@ -79,8 +80,16 @@ impl FunctionStats {
         }
     }
 
-    /// Records one finished call.
-    pub(crate) fn record(&self, ok: bool, duration: Duration, fuel: u64, memory_bytes: u64) {
+    /// Records one finished call, which ran from `started` to `ended`.
+    pub(crate) fn record(
+        &self,
+        ok: bool,
+        started: Instant,
+        ended: Instant,
+        fuel: u64,
+        memory_bytes: u64,
+    ) {
+        let duration = ended.saturating_duration_since(started);
         let ns = u64::try_from(duration.as_nanos())
             .unwrap_or(u64::MAX)
             .clamp(1, HISTOGRAM_NS_MAX);
@@ -96,8 +105,9 @@ impl FunctionStats {
             .store(memory_bytes, Ordering::Relaxed);
         self.memory_bytes_peak
             .fetch_max(memory_bytes, Ordering::Relaxed);
+        // Monotonic, + 1 so that 0 means never; made Unix time on reading.
         self.last_invocation_ms
-            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+            .store(crate::clock::mono_ms(ended) + 1, Ordering::Relaxed);
         // `ns` is clamped into the histogram's range, so this cannot fail.
         let _ = self.histogram.lock().record(ns);
     }
@@ -121,7 +131,7 @@ impl FunctionStats {
             fuel_consumed: self.fuel_consumed.load(Ordering::Relaxed),
             memory_used_bytes: self.memory_bytes_last.load(Ordering::Relaxed),
             memory_peak_bytes: self.memory_bytes_peak.load(Ordering::Relaxed),
-            last_invocation_ms: (last != 0).then_some(last),
+            last_invocation_ms: (last != 0).then(|| crate::clock::unix_ms_of(last - 1)),
             deferred: self.deferred.load(Ordering::Relaxed),
         }
     }

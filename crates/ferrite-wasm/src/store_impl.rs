@@ -46,15 +46,9 @@ impl Keyspace for Store {
         scope: KeyScope,
         mode: AccessMode,
     ) -> Result<Option<Box<dyn Transaction + '_>>, WasmError> {
-        // A deadline of now: the lock table is tried once, never waited on,
-        // and so is the lazy keyspace lock later (it answers LockTimeout).
-        match Store::begin(
-            self,
-            db,
-            store_scope(scope),
-            store_mode(mode),
-            Instant::now(),
-        ) {
+        // The lock table is tried once, never waited on, and so is the lazy
+        // keyspace lock later (it answers LockTimeout).
+        match Txn::begin_now(self, db, store_scope(scope), store_mode(mode)) {
             Ok(txn) => Ok(Some(Box::new(StoreTxn {
                 txn,
                 try_only: true,
@@ -65,15 +59,16 @@ impl Keyspace for Store {
         }
     }
 
-    fn command_info(&self, argv: &[Bytes]) -> Option<CommandInfo> {
+    fn command_info<'a>(&self, argv: &'a [Bytes]) -> Option<CommandInfo<'a>> {
         let spec = ferrite_store::lookup(argv.first()?)?;
-        let keys = spec.keys(argv).into_iter().cloned().collect();
-        Some(CommandInfo::new(
+        let mut info = CommandInfo::new(
             spec.name,
             spec.is_write(),
             spec.is_keyspace_wide(),
-            keys,
-        ))
+            spec.keys(argv),
+        );
+        info.spec = Some(spec);
+        Some(info)
     }
 }
 
@@ -85,16 +80,32 @@ struct StoreTxn<'s> {
     would_block: bool,
 }
 
-impl Transaction for StoreTxn<'_> {
-    fn execute(&mut self, argv: &[Bytes]) -> Frame {
-        let frame = self.txn.execute(argv);
+impl StoreTxn<'_> {
+    /// In a `try_begin` transaction, a lock timeout means "would have waited".
+    fn note_would_block(&mut self, frame: &Frame) {
         if self.try_only {
-            if let Frame::Error(text) = &frame {
+            if let Frame::Error(text) = frame {
                 if **text == *StoreError::LockTimeout.to_string().as_bytes() {
                     self.would_block = true;
                 }
             }
         }
+    }
+}
+
+impl Transaction for StoreTxn<'_> {
+    fn execute(&mut self, argv: &[Bytes]) -> Frame {
+        let frame = self.txn.execute(argv);
+        self.note_would_block(&frame);
+        frame
+    }
+
+    fn execute_checked(&mut self, info: &CommandInfo<'_>, argv: &[Bytes]) -> Frame {
+        let frame = match info.spec {
+            Some(spec) => self.txn.execute_resolved(spec, &info.keys, argv),
+            None => self.txn.execute(argv),
+        };
+        self.note_would_block(&frame);
         frame
     }
 
