@@ -44,6 +44,10 @@ const UNAUTHENTICATED_BULK_LEN_MAX: i64 = 16 * 1024;
 /// a `*2000000000` header costs nothing until the arguments arrive.
 const ARGS_PREALLOCATED_MAX: usize = 1024;
 
+/// Most arguments a request may have for the one-pass path of
+/// [`RequestDecoder::decode`] (longer ones take the general path).
+const WHOLE_ARGS_MAX: usize = 16;
+
 /// One command: its arguments, never empty (empty lines, `*0` and `*-1`
 /// are skipped as Redis skips them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,8 @@ pub struct RequestDecoder {
     /// Leading bytes of the buffer known to hold no line end (so a long
     /// inline request arriving slowly is scanned once).
     scanned_len: usize,
+    /// Whether the one-pass path is tried (tests turn it off to compare).
+    whole_path: bool,
 }
 
 impl RequestDecoder {
@@ -130,6 +136,7 @@ impl RequestDecoder {
             auth_required: false,
             state: State::Idle,
             scanned_len: 0,
+            whole_path: true,
         }
     }
 
@@ -179,6 +186,9 @@ impl RequestDecoder {
                         return Ok(None);
                     }
                     if buf[0] == b'*' {
+                        if let Some(request) = self.decode_whole(buf) {
+                            return Ok(Some(request));
+                        }
                         if !self.read_multibulk_header(buf)? {
                             return Ok(None);
                         }
@@ -254,6 +264,57 @@ impl RequestDecoder {
                 }
             }
         }
+    }
+
+    /// The one-pass path for the common case: a multibulk request of at
+    /// most [`WHOLE_ARGS_MAX`] arguments, complete in `buf`, with plain
+    /// decimal counts and lengths within the limits (no AUTH pending). Its
+    /// spans are found in one scan and the arguments are slices of one
+    /// frozen buffer, instead of a line search, an integer parse and two
+    /// buffer advances per header. `None` (nothing consumed) for anything
+    /// else, which the general path then reads (and refuses) exactly as
+    /// before: whenever this returns a request, the general path returns
+    /// the same one.
+    fn decode_whole(&mut self, buf: &mut BytesMut) -> Option<Request> {
+        if !self.whole_path || self.auth_required {
+            return None;
+        }
+        let bytes: &[u8] = buf;
+        let (count, cr) = small_decimal(bytes, 1)?;
+        if count == 0
+            || count > WHOLE_ARGS_MAX
+            || count > self.limits.multibulk_len_max
+            || cr > self.limits.inline_len_max
+        {
+            return None;
+        }
+        // The byte after `\r` is skipped unchecked (as Redis does).
+        let mut at = cr + 2;
+        let mut spans = [(0usize, 0usize); WHOLE_ARGS_MAX];
+        for span in &mut spans[..count] {
+            if *bytes.get(at)? != b'$' {
+                return None;
+            }
+            let (len, cr) = small_decimal(bytes, at + 1)?;
+            if cr - at > self.limits.inline_len_max || len > self.limits.bulk_len_max {
+                return None;
+            }
+            let start = cr + 2;
+            let end = start + len;
+            // The payload and the two bytes after it (unchecked).
+            if bytes.len() < end + 2 {
+                return None;
+            }
+            *span = (start, end);
+            at = end + 2;
+        }
+        let whole = buf.split_to(at).freeze();
+        self.scanned_len = 0;
+        let args = spans[..count]
+            .iter()
+            .map(|&(start, end)| whole.slice(start..end))
+            .collect();
+        Some(Request { args })
     }
 
     /// Reads `*<count>\r\n`; `Ok(false)` when incomplete.
@@ -340,6 +401,38 @@ enum Inline {
 /// line end means "no line end yet", exactly as in Redis (such a client
 /// waits until the length limit closes it), so the search never resumes
 /// past a NUL.
+/// A plain decimal at `from` (`0`, or 1-9 digits without a leading zero:
+/// text [`parse_i64`] reads as the same value) followed by `\r` and one
+/// more byte: its value and the position of the `\r`. `None` for anything
+/// else (signs, longer numbers, other bytes, not enough bytes).
+#[inline]
+fn small_decimal(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+    /// Digits at most (values below 10^9).
+    const DIGITS_MAX: usize = 9;
+    let first = *bytes.get(from)?;
+    let mut value = match first {
+        b'0' => 0,
+        b'1'..=b'9' => usize::from(first - b'0'),
+        _ => return None,
+    };
+    let mut at = from + 1;
+    if first != b'0' {
+        while at - from < DIGITS_MAX {
+            match bytes.get(at) {
+                Some(&digit @ b'0'..=b'9') => {
+                    value = value * 10 + usize::from(digit - b'0');
+                    at += 1;
+                }
+                _ => break,
+            }
+        }
+    }
+    if *bytes.get(at)? != b'\r' || at + 1 >= bytes.len() {
+        return None;
+    }
+    Some((value, at))
+}
+
 fn find_line(buf: &[u8], terminator: u8, from: usize) -> Result<usize, usize> {
     let from = from.min(buf.len());
     match buf[from..]
@@ -481,5 +574,112 @@ fn hex_value(digit: u8) -> u8 {
         b'a'..=b'f' => digit - b'a' + 10,
         b'A'..=b'F' => digit - b'A' + 10,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `input` fed in chunks of `chunk` bytes: the requests, then
+    /// the error that stopped decoding, if any.
+    fn decode_all(
+        input: &[u8],
+        chunk: usize,
+        whole_path: bool,
+        limits: &Limits,
+    ) -> (Vec<Request>, Option<ProtocolError>) {
+        let mut decoder = RequestDecoder::new(limits.clone());
+        decoder.whole_path = whole_path;
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk.max(1)) {
+            buf.extend_from_slice(piece);
+            loop {
+                match decoder.decode(&mut buf) {
+                    Ok(Some(request)) => out.push(request),
+                    Ok(None) => break,
+                    Err(err) => return (out, Some(err)),
+                }
+            }
+        }
+        (out, None)
+    }
+
+    /// xorshift64*: a deterministic generator, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> usize {
+            (self.next() % n) as usize
+        }
+    }
+
+    #[test]
+    fn one_pass_path_decodes_exactly_as_the_general_path() {
+        const PIECES: &[&[u8]] = &[
+            b"*",
+            b"$",
+            b"\r",
+            b"\n",
+            b"0",
+            b"1",
+            b"3",
+            b"9",
+            b"-",
+            b"+",
+            b"00",
+            b"\x00",
+            b"GET",
+            b" ",
+            b"17",
+            b"16",
+            b"65",
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$3\r\nxxx\r\n",
+            b"*1\r\n$0\r\n\r\n",
+        ];
+        let tight = Limits {
+            bulk_len_max: 4,
+            multibulk_len_max: 2,
+            inline_len_max: 3,
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.below(24) {
+                input.extend_from_slice(PIECES[rng.below(PIECES.len() as u64)]);
+            }
+            let limits = if round % 4 == 0 {
+                tight.clone()
+            } else {
+                Limits::default()
+            };
+            let chunk = 1 + rng.below(input.len() as u64 + 1);
+            assert_eq!(
+                decode_all(&input, chunk, true, &limits),
+                decode_all(&input, chunk, false, &limits),
+                "input {:?}, chunk {chunk}",
+                Bytes::from(input.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_path_takes_common_requests() {
+        let mut decoder = RequestDecoder::new(Limits::default());
+        let mut buf = BytesMut::from(&b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$3\r\nxxx\r\n*1"[..]);
+        let request = decoder.decode_whole(&mut buf).unwrap();
+        assert_eq!(request.args(), &[&b"SET"[..], &b"key:1"[..], &b"xxx"[..]]);
+        assert_eq!(&buf[..], b"*1");
+        assert!(decoder.decode_whole(&mut buf).is_none());
+        assert_eq!(&buf[..], b"*1");
     }
 }
