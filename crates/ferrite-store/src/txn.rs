@@ -41,12 +41,21 @@ pub enum TxnMode {
     ReadOnly,
 }
 
+/// Most undo entries found by a linear scan; past this an index is built.
+/// A call changes a handful of keys: a scan of a short vector is cheaper
+/// than the hash maps this log used to allocate for every transaction.
+const UNDO_SCAN_MAX: usize = 8;
+
 /// The undo log: the entry of each key as it was before its first change,
 /// per database.
 #[derive(Default)]
 pub(crate) struct UndoLog {
     enabled: bool,
-    recorded: HashMap<usize, HashMap<Bytes, Option<Entry>>>,
+    /// `(db, key, entry before the first change)`, in recording order.
+    recorded: Vec<(usize, Bytes, Option<Entry>)>,
+    /// The recorded keys per database, once `recorded` is longer than
+    /// [`UNDO_SCAN_MAX`] (empty before).
+    index: HashMap<usize, HashSet<Bytes>>,
 }
 
 impl UndoLog {
@@ -55,10 +64,38 @@ impl UndoLog {
         if !self.enabled {
             return;
         }
-        let keys = self.recorded.entry(db).or_default();
-        if !keys.contains_key(key) {
-            keys.insert(Bytes::copy_from_slice(key), prior());
+        let seen = if self.recorded.len() <= UNDO_SCAN_MAX {
+            self.recorded
+                .iter()
+                .any(|(d, k, _)| *d == db && k.as_ref() == key)
+        } else {
+            self.index.get(&db).is_some_and(|keys| keys.contains(key))
+        };
+        if seen {
+            return;
         }
+        let key = Bytes::copy_from_slice(key);
+        if self.recorded.len() == UNDO_SCAN_MAX {
+            for (d, k, _) in &self.recorded {
+                self.index.entry(*d).or_default().insert(k.clone());
+            }
+        }
+        if self.recorded.len() >= UNDO_SCAN_MAX {
+            self.index.entry(db).or_default().insert(key.clone());
+        }
+        self.recorded.push((db, key, prior()));
+    }
+
+    /// Forgets every entry.
+    fn clear(&mut self) {
+        self.recorded.clear();
+        self.index.clear();
+    }
+
+    /// Takes every entry out, leaving the log empty.
+    fn take(&mut self) -> Vec<(usize, Bytes, Option<Entry>)> {
+        self.index.clear();
+        std::mem::take(&mut self.recorded)
     }
 }
 
@@ -120,7 +157,7 @@ impl<'s> Txn<'s> {
     ) -> Txn<'s> {
         let id = store.locks().new_id();
         let declared = match scope {
-            Scope::Keys(keys) => Some(keys.iter().map(|k| Bytes::copy_from_slice(k)).collect()),
+            Scope::Keys(keys) => Some(keys.iter().cloned().collect()),
             _ => None,
         };
         Txn {
@@ -135,7 +172,7 @@ impl<'s> Txn<'s> {
             now_ms: 0,
             undo: UndoLog {
                 enabled: true,
-                recorded: HashMap::new(),
+                ..UndoLog::default()
             },
             effects: Vec::new(),
             protocol: Protocol::Resp2,
@@ -256,7 +293,7 @@ impl<'s> Txn<'s> {
     /// the copies makes big values cheap). Rollback then only releases locks.
     pub fn disable_undo(&mut self) {
         self.undo.enabled = false;
-        self.undo.recorded.clear();
+        self.undo.clear();
     }
 
     /// Runs one data command inside the transaction; errors are error frames.
@@ -357,7 +394,7 @@ impl<'s> Txn<'s> {
     /// Keeps every change, reports their effects as one group (see
     /// [`crate::effects`]) and releases the locks.
     pub fn commit(mut self) {
-        self.undo.recorded.clear();
+        self.undo.clear();
         self.report_effects();
         self.finish();
     }
@@ -391,11 +428,8 @@ impl<'s> Txn<'s> {
             return;
         }
         self.effects.clear();
-        let recorded = std::mem::take(&mut self.undo.recorded);
-        for (db, keys) in recorded {
-            for (key, prior) in keys {
-                self.store.restore(db, key, prior);
-            }
+        for (db, key, prior) in self.undo.take() {
+            self.store.restore(db, key, prior);
         }
     }
 
@@ -425,5 +459,59 @@ impl std::fmt::Debug for Txn<'_> {
             .field("mode", &self.mode)
             .field("holding", &self.holding)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use crate::{Scope, Store, StoreConfig, TxnMode};
+
+    fn argv(parts: &[&str]) -> Vec<Bytes> {
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
+    }
+
+    /// Past `UNDO_SCAN_MAX` keys the undo log switches from a scan to an
+    /// index: keys changed again after the switch, in two databases, and a
+    /// FLUSHDB of everything are all restored exactly once.
+    #[test]
+    fn rollback_restores_many_keys_in_several_databases() {
+        let s = Store::new(StoreConfig {
+            shards: 4,
+            ..StoreConfig::default()
+        });
+        for i in 0..30 {
+            s.execute(0, &argv(&["SET", &format!("k{i}"), &format!("v{i}")]))
+                .unwrap();
+        }
+        s.execute(1, &argv(&["SET", "k3", "100"])).unwrap();
+        let before: Vec<_> = (0..2).map(|db| s.snapshot_db(db)).collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut txn = s
+            .begin(0, Scope::Lazy, TxnMode::ReadWrite, deadline)
+            .unwrap();
+        for round in 0..2 {
+            for i in 0..20 {
+                let key = format!("k{i}");
+                txn.execute(&argv(&["APPEND", &key, &format!("+{round}")]));
+            }
+            txn.select(1).unwrap();
+            for i in 0..12 {
+                txn.execute(&argv(&["INCR", &format!("k{i}")]));
+            }
+            txn.select(0).unwrap();
+        }
+        txn.execute(&argv(&["FLUSHDB"]));
+        txn.execute(&argv(&["SET", "new", "1"]));
+        assert_eq!(txn.undo.recorded.len(), 30 + 12 + 1);
+        txn.rollback();
+        let after: Vec<_> = (0..2).map(|db| s.snapshot_db(db)).collect();
+        assert_eq!(before, after);
     }
 }
