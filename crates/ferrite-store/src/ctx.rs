@@ -14,13 +14,12 @@
 
 use bytes::Bytes;
 use ferrite_protocol::Protocol;
-use parking_lot::MutexGuard;
 
 use crate::effects::{Effect, EffectSink};
 use crate::error::{StoreError, StoreResult};
 use crate::glob;
-use crate::keyspace::{DbShard, Entry, Shard};
-use crate::store::Store;
+use crate::keyspace::{DbShard, Entry};
+use crate::store::{Guards, Store};
 use crate::txn::TxnCtx;
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::StoreConfig;
@@ -40,7 +39,7 @@ pub struct Ctx<'a> {
     db: usize,
     now_ms: u64,
     /// Locked shards, sorted by index.
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    guards: Guards<'a>,
     txn: Option<TxnCtx<'a>>,
     protocol: Protocol,
     /// Keys (db, key) whose collections may have become empty.
@@ -145,7 +144,7 @@ impl<'a> Ctx<'a> {
         store: &'a Store,
         db: usize,
         now_ms: u64,
-        guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+        guards: Guards<'a>,
         txn: Option<TxnCtx<'a>>,
         protocol: Protocol,
         sink: Option<&'a dyn EffectSink>,
@@ -512,7 +511,7 @@ impl<'a> Ctx<'a> {
         let (db, now) = (self.db, self.now_ms);
         let mut out = Vec::new();
         let mut expired = Vec::new();
-        for (_, guard) in &self.guards {
+        for (_, guard) in self.guards.iter() {
             for (key, entry) in &guard.dbs[db].map {
                 if pattern.is_some_and(|p| !glob::matches(p, key)) {
                     continue;
@@ -615,7 +614,7 @@ impl<'a> Ctx<'a> {
             }
             let mut pick = rand::rng().random_range(0..total);
             let mut found = None;
-            for (_, guard) in &self.guards {
+            for (_, guard) in self.guards.iter() {
                 let map = &guard.dbs[db].map;
                 if pick < map.len() {
                     found = map.get_index(pick).map(|(k, _)| k.to_bytes());
@@ -641,13 +640,13 @@ impl<'a> Ctx<'a> {
         let mut removed = 0;
         for db in dbs {
             if let Some(txn) = &mut self.txn {
-                for (_, guard) in &self.guards {
+                for (_, guard) in self.guards.iter() {
                     for (key, entry) in &guard.dbs[db].map {
                         txn.undo.record(db, key, || Some(entry.clone()));
                     }
                 }
             }
-            for (_, guard) in &mut self.guards {
+            for (_, guard) in self.guards.iter_mut() {
                 removed += guard.dbs[db].clear();
             }
         }

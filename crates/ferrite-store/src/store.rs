@@ -187,8 +187,39 @@ pub(crate) fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Shard locks of one command, sorted by shard index.
-pub(crate) type Guards<'a> = Vec<(usize, MutexGuard<'a, Shard>)>;
+/// One locked shard: its index and guard.
+pub(crate) type Guard<'a> = (usize, MutexGuard<'a, Shard>);
+
+/// Shard locks of one command, sorted by shard index: the one shard of a
+/// single-key command inline (no allocation per command), or a `Vec`.
+pub(crate) enum Guards<'a> {
+    /// One shard.
+    One([Guard<'a>; 1]),
+    /// Any number of shards.
+    Many(Vec<Guard<'a>>),
+}
+
+impl<'a> std::ops::Deref for Guards<'a> {
+    type Target = [Guard<'a>];
+
+    #[inline]
+    fn deref(&self) -> &[Guard<'a>] {
+        match self {
+            Guards::One(one) => one,
+            Guards::Many(many) => many,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Guards<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Guards::One(one) => one,
+            Guards::Many(many) => many,
+        }
+    }
+}
 
 impl Store {
     /// Creates an empty store.
@@ -325,22 +356,26 @@ impl Store {
     /// Locks the shards a command needs, in index order.
     pub(crate) fn lock_for(&self, spec: &CommandSpec, keys: &[&Bytes]) -> Guards<'_> {
         if spec.is_keyspace_wide() {
-            return (0..self.shards.len())
-                .map(|i| (i, self.lock_shard(i)))
-                .collect();
+            return Guards::Many(
+                (0..self.shards.len())
+                    .map(|i| (i, self.lock_shard(i)))
+                    .collect(),
+            );
         }
         if let [key] = keys {
-            // The common case (GET, SET, INCR…): one allocation, no sort.
+            // The common case (GET, SET, INCR…): no allocation, no sort.
             let i = self.shard_of(key);
-            return vec![(i, self.lock_shard(i))];
+            return Guards::One([(i, self.lock_shard(i))]);
         }
         let mut indexes: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
         indexes.sort_unstable();
         indexes.dedup();
-        indexes
-            .into_iter()
-            .map(|i| (i, self.lock_shard(i)))
-            .collect()
+        Guards::Many(
+            indexes
+                .into_iter()
+                .map(|i| (i, self.lock_shard(i)))
+                .collect(),
+        )
     }
 
     /// Runs one data command; `argv[0]` is the name in any case.

@@ -485,7 +485,7 @@ impl CommandSpec {
 
 /// Name → spec. hashbrown's foldhash, not std's SipHash: this lookup runs
 /// once per request (SipHash cost ~370 instructions per GET, foldhash ~60).
-type Table = hashbrown::HashMap<&'static str, &'static CommandSpec>;
+type Table = hashbrown::HashMap<&'static [u8], &'static CommandSpec>;
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
@@ -493,7 +493,7 @@ fn table() -> &'static Table {
         let mut map = Table::default();
         for spec in FAMILIES.iter().flat_map(|f| f.iter()) {
             debug_assert_eq!(spec.name, spec.name.to_ascii_lowercase());
-            let previous = map.insert(spec.name, spec);
+            let previous = map.insert(spec.name.as_bytes(), spec);
             assert!(previous.is_none(), "command {} registered twice", spec.name);
         }
         map
@@ -533,8 +533,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     let lower = &mut buf[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    let lower = std::str::from_utf8(lower).ok()?;
-    table().get(lower).copied()
+    table().get(&*lower).copied()
 }
 
 /// Every command (top level, subcommands inside), in no particular order.
