@@ -22,4 +22,4 @@ pub use error::ProtocolError;
 pub use frame::Frame;
 pub use int::parse_i64;
 pub use reply::{parse_frame, parse_frame_with_limits, FrameLimits};
-pub use request::{parse_request, split_args, Limits, Request, RequestDecoder};
+pub use request::{parse_request, peek_argument, split_args, Limits, Request, RequestDecoder};

@@ -401,6 +401,44 @@ enum Inline {
 /// line end means "no line end yet", exactly as in Redis (such a client
 /// waits until the length limit closes it), so the search never resumes
 /// past a NUL.
+/// The argument at `index` (0 = the command name) of the multibulk
+/// request at the start of `buf`, if its headers up to that argument are
+/// plain (as the one-pass path of [`RequestDecoder::decode`] takes them)
+/// and the argument is complete. Consumes nothing and checks no limits: for
+/// hints only, such as the server prefetching the next request's key while
+/// the current one runs.
+///
+/// ```
+/// use ferrite_protocol::peek_argument;
+/// let buf = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n";
+/// assert_eq!(peek_argument(buf, 1), Some(&b"key:1"[..]));
+/// assert_eq!(peek_argument(&buf[..20], 1), None);
+/// assert_eq!(peek_argument(buf, 2), None);
+/// ```
+pub fn peek_argument(buf: &[u8], index: usize) -> Option<&[u8]> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (count, cr) = small_decimal(buf, 1)?;
+    if index >= count {
+        return None;
+    }
+    let mut at = cr + 2;
+    for i in 0..=index {
+        if *buf.get(at)? != b'$' {
+            return None;
+        }
+        let (len, cr) = small_decimal(buf, at + 1)?;
+        let start = cr + 2;
+        let end = start.checked_add(len)?;
+        if i == index {
+            return buf.get(start..end);
+        }
+        at = end + 2;
+    }
+    None
+}
+
 /// A plain decimal at `from` (`0`, or 1-9 digits without a leading zero:
 /// text [`parse_i64`] reads as the same value) followed by `\r` and one
 /// more byte: its value and the position of the `\r`. `None` for anything

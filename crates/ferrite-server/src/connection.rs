@@ -273,6 +273,10 @@ async fn serve(
                     return Err(CloseReason::Protocol(err));
                 }
             };
+            // Start loading the next pipelined request's key while this one runs.
+            if let Some(key) = ferrite_protocol::peek_argument(&input, 1) {
+                server.store.prefetch(session.db, key);
+            }
             let reply = cmd::dispatch(server, &mut session, request.into_args()).await;
             if let Some(reply) = reply {
                 encode(&reply, session.protocol, &mut output);

@@ -89,6 +89,14 @@ impl DbShard {
             .index_from_hash(hash, |k| k.as_slice() == key)
     }
 
+    /// The first entry whose hash tag matches `hash` (maybe another key's):
+    /// its position is found from the index table alone, without reading
+    /// any entry (for [`crate::Store::prefetch`]).
+    pub(crate) fn first_with_tag(&self, hash: u64) -> Option<(&Key, &Entry)> {
+        let index = self.map.raw_entry_v1().index_from_hash(hash, |_| true)?;
+        self.map.get_index(index)
+    }
+
     /// Inserts or replaces an entry, keeping `volatile` in sync.
     pub(crate) fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let hash = self.hash_of(key);
