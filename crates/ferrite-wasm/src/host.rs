@@ -209,20 +209,22 @@ pub(crate) struct HostState {
     pub(crate) wasi: crate::wasi::WasiCtx,
 }
 
-impl HostState {
-    fn env(&mut self) -> wasmtime::Result<&mut CallEnv<'static>> {
-        match self.call.env.as_mut() {
-            // SAFETY: `env` points to a live `CallEnv` on the stack of the
-            // thread running this call (set in `run_call`, cleared before it
-            // returns). The `'static` is a lie we never act on: nothing
-            // borrowed from it outlives this host call.
-            Some(ptr) => Ok(unsafe { ptr.0.as_mut() }),
-            None => raise(WasmError::Internal(
-                "ERR host call outside a function call".into(),
-            )),
-        }
+/// The running call's [`CallEnv`] (borrows only the `env` field, so the
+/// rest of the state stays usable beside it).
+fn env_of(env: &mut Option<EnvPtr>) -> wasmtime::Result<&mut CallEnv<'static>> {
+    match env.as_mut() {
+        // SAFETY: `env` points to a live `CallEnv` on the stack of the
+        // thread running this call (set in `run_call`, cleared before it
+        // returns). The `'static` is a lie we never act on: nothing
+        // borrowed from it outlives this host call.
+        Some(ptr) => Ok(unsafe { ptr.0.as_mut() }),
+        None => raise(WasmError::Internal(
+            "ERR host call outside a function call".into(),
+        )),
     }
+}
 
+impl HostState {
     fn deny(&self, cap: Capability) -> wasmtime::Result<()> {
         match self.call.permissions.check_capability(&self.function, cap) {
             Ok(()) => Ok(()),
@@ -259,27 +261,26 @@ fn run(
     errors: Errors,
     filter_keys: bool,
 ) -> wasmtime::Result<Frame> {
-    let state = caller.data_mut();
+    let HostState { function, call, .. } = caller.data_mut();
     // The coarse clock (epoch ticks): no clock read per host call. The
     // epoch callback enforces the deadline between host calls as precisely.
-    if crate::clock::coarse_ms() >= state.call.deadline_ms {
-        return raise(WasmError::Timeout(state.call.timeout_ms));
+    if crate::clock::coarse_ms() >= call.deadline_ms {
+        return raise(WasmError::Timeout(call.timeout_ms));
     }
-    let function = state.function.clone();
-    let permissions = state.call.permissions.clone();
-    let read_only = state.call.read_only;
-    let env = state.env()?;
+    let read_only = call.read_only;
+    // Disjoint fields: no Arc clone of the name or permissions per command.
+    let permissions = &*call.permissions;
+    let env = env_of(&mut call.env)?;
+    let mut blocked = false;
     let frame = match env.keyspace.command_info(argv) {
         Some(mut info) => {
             if filter_keys {
                 info.keyspace_wide = false;
             }
-            match permissions.check(&function, &info, read_only) {
+            match permissions.check(function, &info, read_only) {
                 Ok(()) => {
                     let frame = env.txn.execute_checked(&info, argv);
-                    if env.txn.would_block() {
-                        return defer(&mut caller.data_mut().call);
-                    }
+                    blocked = env.txn.would_block();
                     frame
                 }
                 Err(text) if errors == Errors::Raise => {
@@ -304,12 +305,13 @@ fn run(
         }
         None => {
             let frame = env.txn.execute(argv);
-            if env.txn.would_block() {
-                return defer(&mut caller.data_mut().call);
-            }
+            blocked = env.txn.would_block();
             frame
         }
     };
+    if blocked {
+        return defer(&mut caller.data_mut().call);
+    }
     match frame {
         Frame::Error(text) if errors == Errors::Raise => raise(WasmError::CommandError(
             String::from_utf8_lossy(&text).into_owned(),
