@@ -52,6 +52,11 @@ pub struct Ctx<'a> {
     wrote: bool,
     /// The command's effects when not its argv (set by [`Ctx::propagate_as`]).
     rewrite: Option<Vec<Effect>>,
+    /// The hash of the command's key, already computed to lock its shard:
+    /// (address, length, hash) of that argument's bytes. The argument lives
+    /// for the whole command, so a slice at the same address with the same
+    /// length is that key.
+    key_hash: (usize, usize, u64),
 }
 
 /// Reaches the value inside a [`Value`] variant, boxed or not.
@@ -162,7 +167,14 @@ impl<'a> Ctx<'a> {
             cmd_db: db,
             wrote: false,
             rewrite: None,
+            key_hash: (0, usize::MAX, 0),
         }
+    }
+
+    /// Remembers the hash of `key` (an argument of the command, alive for
+    /// the whole command) so that accesses to it do not hash it again.
+    pub(crate) fn remember_hash(&mut self, key: &[u8], hash: u64) {
+        self.key_hash = (key.as_ptr() as usize, key.len(), hash);
     }
 
     /// Whether this command's effects are being recorded (a sink is enabled).
@@ -240,7 +252,12 @@ impl<'a> Ctx<'a> {
     /// (computed once per access, for the shard and for the map lookup).
     #[inline]
     fn slot(&self, key: &[u8]) -> StoreResult<Slot> {
-        let hash = self.store.hash_key(key);
+        let (address, len, known) = self.key_hash;
+        let hash = if key.as_ptr() as usize == address && key.len() == len {
+            known
+        } else {
+            self.store.hash_key(key)
+        };
         let index = self.store.shard_of_hash(hash);
         let pos = match self.guards.first() {
             Some((first, _)) if *first == index => 0,

@@ -457,19 +457,22 @@ impl Store {
         if db >= self.config.databases {
             return Ok(reply::error(&StoreError::DbIndexOutOfRange));
         }
-        // One key (GET, SET, INCR…): no Vec.
+        // One key (GET, SET, INCR…): no Vec, and hashed once.
         let (one, many);
-        let keys: &[&Bytes] = match spec.single_key(argv) {
-            Some(key) => {
+        let mut single = None;
+        let (keys, guards): (&[&Bytes], Guards<'_>) = match spec.single_key(argv) {
+            Some(key) if !spec.is_keyspace_wide() => {
                 one = [key];
-                &one
+                let hash = self.hash_key(key);
+                single = Some((key, hash));
+                let i = self.shard_of_hash(hash);
+                (&one, Guards::One([(i, self.lock_shard(i))]))
             }
-            None => {
+            _ => {
                 many = spec.keys(argv);
-                &many
+                (&many, self.lock_for(spec, &many))
             }
         };
-        let guards = self.lock_for(spec, keys);
         // Checked under the shard locks: a transaction that starts holding
         // after this runs its commands after ours.
         if self.locks.any_held() {
@@ -479,6 +482,9 @@ impl Store {
         }
         let sink = self.recording_sink();
         let mut ctx = Ctx::new(self, db, now_ms, guards, None, protocol, sink);
+        if let Some((key, hash)) = single {
+            ctx.remember_hash(key, hash);
+        }
         let result = handler(&mut ctx, argv);
         ctx.finish(argv);
         Ok(match result {
