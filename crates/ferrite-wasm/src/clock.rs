@@ -21,6 +21,19 @@ pub(crate) fn mono_ms(t: Instant) -> u64 {
     u64::try_from(t.saturating_duration_since(base()).as_millis()).unwrap_or(u64::MAX)
 }
 
+/// [`mono_ms`] rounded up: for deadlines, so that `coarse_ms() >= deadline`
+/// (both truncate the elapsed time, the ticker's reading included) never
+/// holds before `t` itself has passed. A timeout never fires early.
+pub(crate) fn mono_ms_ceil(t: Instant) -> u64 {
+    let elapsed = t.saturating_duration_since(base());
+    let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    if elapsed.subsec_nanos() % 1_000_000 == 0 {
+        ms
+    } else {
+        ms.saturating_add(1)
+    }
+}
+
 /// [`mono_ms`] as of the epoch ticker's last tick (at most an
 /// [`crate::executor::EPOCH_TICK`] behind while an executor runs, more if
 /// the ticker thread is starved — as late as epoch interruption itself).
@@ -58,6 +71,16 @@ mod tests {
             converted <= unix + 1 && converted + 1_000 > unix,
             "{converted} {unix}"
         );
+    }
+
+    #[test]
+    fn a_deadline_rounds_up_so_the_coarse_clock_never_passes_it_early() {
+        let t = Instant::now() + Duration::from_micros(100_300);
+        let deadline = mono_ms_ceil(t);
+        assert_eq!(deadline, mono_ms(t) + 1);
+        // Any reading that has reached `deadline` is at or after `t`.
+        assert!(base() + Duration::from_millis(deadline) >= t);
+        assert_eq!(mono_ms_ceil(base() + Duration::from_millis(7)), 7);
     }
 
     #[test]

@@ -86,8 +86,16 @@ impl Ferrite {
         Ferrite { child, port, log }
     }
 
-    /// Runs `ferrite <args>` expecting it to exit with an error quickly.
+    /// Runs `ferrite <args>` expecting it to exit with an error quickly;
+    /// `--port 0` unless `args` name a port, so a refusal never depends on
+    /// whether 6379 is free on this machine.
     pub fn refuse(args: &[&str], env: &[(&str, &str)]) -> Refused {
+        let mut all = Vec::with_capacity(args.len() + 2);
+        if !args.contains(&"--port") {
+            all.extend_from_slice(&["--port", "0"]);
+        }
+        all.extend_from_slice(args);
+        let args = all.as_slice();
         let mut child = command(args, env).spawn().expect("spawn ferrite");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
