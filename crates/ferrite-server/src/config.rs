@@ -31,6 +31,8 @@ pub const DATABASES_MAX: u32 = 16;
 pub const MAXCLIENTS_MAX: u32 = u32::MAX;
 /// Upper bound for `hz` (active expiry cycles per second), as in Redis.
 pub const HZ_MAX: u32 = 500;
+/// Most I/O threads (`io-threads`) a server runs.
+pub const IO_THREADS_MAX: u32 = 128;
 /// Upper bound for the size limits (`client-query-buffer-limit`, …), as in
 /// Redis (`LLONG_MAX`).
 pub const SIZE_LIMIT_MAX_BYTES: u64 = i64::MAX as u64;
@@ -385,6 +387,10 @@ pub struct Config {
     pub dir: PathBuf,
     /// Maximum number of connected clients (`10000`).
     pub maxclients: u32,
+    /// Threads that run client connections (tokio workers), 1..=128 (`1`,
+    /// Redis's default: one event loop). WASM calls that can wait, compiles
+    /// and persistence run on their own threads either way.
+    pub io_threads: u32,
     /// Active expiry cycles per second, 1..=500 (`10`).
     pub hz: u32,
     /// Log level (`notice`).
@@ -431,6 +437,7 @@ impl Default for Config {
             requirepass: String::new(),
             dir: PathBuf::from("."),
             maxclients: 10_000,
+            io_threads: 1,
             hz: 10,
             loglevel: LogLevel::Notice,
             client_query_buffer_limit: ByteSize(1 << 30),
@@ -757,6 +764,9 @@ pub static PARAMS: &[Param] = &[
     param!("maxclients", true, |c| c.maxclients.to_string(), |c, v| c
         .maxclients =
         parse_u32(v)?),
+    param!("io-threads", false, |c| c.io_threads.to_string(), |c, v| {
+        c.io_threads = parse_u32(v)?
+    }),
     param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz =
         parse_u32(v)?.clamp(1, HZ_MAX)),
     param!(
@@ -1052,6 +1062,12 @@ impl Config {
                 format!("must be between 1 and {DATABASES_MAX}"),
             ));
         }
+        if !(1..=IO_THREADS_MAX).contains(&self.io_threads) {
+            return Err(invalid(
+                "io_threads",
+                format!("must be between 1 and {IO_THREADS_MAX}"),
+            ));
+        }
         if !(1..=MAXCLIENTS_MAX).contains(&self.maxclients) {
             return Err(invalid(
                 "maxclients",
@@ -1226,6 +1242,7 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1");
         assert_eq!(config.port, 6379);
         assert_eq!(config.databases, 16);
+        assert_eq!(config.io_threads, 1);
         assert_eq!(config.client_query_buffer_limit, ByteSize(1 << 30));
         assert_eq!(config.wasm.default_memory_limit, ByteSize(10 << 20));
     }
@@ -1243,6 +1260,8 @@ mod tests {
         assert!(err("port = \"x\"").contains("port"));
         assert!(err("port = 70000").contains("port"));
         assert!(err("databases = 17").contains("`databases`"));
+        assert!(err("io_threads = 0").contains("`io_threads`"));
+        assert!(err("io_threads = 129").contains("between 1 and 128"));
         assert!(err("bind = \"nowhere\"").contains("`bind`"));
         assert!(err("client_query_buffer_limit = \"1XB\"").contains("client_query_buffer_limit"));
         assert!(

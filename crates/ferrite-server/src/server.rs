@@ -123,11 +123,12 @@ fn new_run_id() -> String {
         .collect()
 }
 
-/// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own
-/// multi-threaded tokio runtime. `log_level_hook` lets CONFIG SET loglevel
-/// reach the logger the binary installed.
+/// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own tokio
+/// runtime with `io-threads` workers. `log_level_hook` lets CONFIG SET
+/// loglevel reach the logger the binary installed.
 pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads as usize)
         .enable_all()
         .thread_name("ferrite-io")
         .build()

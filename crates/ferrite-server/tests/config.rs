@@ -97,6 +97,52 @@ fn precedence_cli_over_env_over_file_over_defaults() {
     assert_eq!(config_get(&server, "maxclients"), "10000");
 }
 
+/// `io-threads` (start-up only) sets how many threads run connections;
+/// every count serves many clients correctly.
+#[test]
+fn io_threads_is_a_startup_parameter() {
+    let server = Ferrite::start(&[]);
+    assert_eq!(config_get(&server, "io-threads"), "1");
+    let mut s = server.raw();
+    let reply = request(&mut s, b"CONFIG SET io-threads 2\r\n");
+    assert!(
+        matches!(reply, ferrite_protocol::Frame::Error(_))
+            && format!("{reply:?}").contains("io-threads"),
+        "{reply:?}"
+    );
+    drop(server);
+
+    let server = Ferrite::start(&["--io-threads", "3"]);
+    assert_eq!(config_get(&server, "io-threads"), "3");
+    let port = server.port;
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                for j in 0..50 {
+                    let set = format!("SET k{i}:{j} v{j}\r\n");
+                    assert_eq!(
+                        request(&mut s, set.as_bytes()),
+                        ferrite_protocol::Frame::Simple("OK".into())
+                    );
+                    let get = format!("GET k{i}:{j}\r\n");
+                    assert_eq!(
+                        request(&mut s, get.as_bytes()),
+                        ferrite_protocol::Frame::Bulk(format!("v{j}").into())
+                    );
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    drop(server);
+
+    let refused = Ferrite::refuse(&["--io-threads", "0"], &[]);
+    assert!(refused.stderr.contains("io_threads"), "{}", refused.stderr);
+}
+
 #[test]
 fn help_and_version() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite"))
