@@ -387,8 +387,8 @@ pub struct Config {
     pub dir: PathBuf,
     /// Maximum number of connected clients (`10000`).
     pub maxclients: u32,
-    /// Threads that run client connections (tokio workers), 1..=128 (`1`,
-    /// Redis's default: one event loop). WASM calls that can wait, compiles
+    /// Threads that run client connections (tokio workers), 0..=128; `0`
+    /// (the default) is one per CPU core. WASM calls that can wait, compiles
     /// and persistence run on their own threads either way.
     pub io_threads: u32,
     /// Active expiry cycles per second, 1..=500 (`10`).
@@ -437,7 +437,7 @@ impl Default for Config {
             requirepass: String::new(),
             dir: PathBuf::from("."),
             maxclients: 10_000,
-            io_threads: 1,
+            io_threads: 0,
             hz: 10,
             loglevel: LogLevel::Notice,
             client_query_buffer_limit: ByteSize(1 << 30),
@@ -1062,10 +1062,10 @@ impl Config {
                 format!("must be between 1 and {DATABASES_MAX}"),
             ));
         }
-        if !(1..=IO_THREADS_MAX).contains(&self.io_threads) {
+        if self.io_threads > IO_THREADS_MAX {
             return Err(invalid(
                 "io_threads",
-                format!("must be between 1 and {IO_THREADS_MAX}"),
+                format!("must be between 0 (one per core) and {IO_THREADS_MAX}"),
             ));
         }
         if !(1..=MAXCLIENTS_MAX).contains(&self.maxclients) {
@@ -1242,7 +1242,7 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1");
         assert_eq!(config.port, 6379);
         assert_eq!(config.databases, 16);
-        assert_eq!(config.io_threads, 1);
+        assert_eq!(config.io_threads, 0);
         assert_eq!(config.client_query_buffer_limit, ByteSize(1 << 30));
         assert_eq!(config.wasm.default_memory_limit, ByteSize(10 << 20));
     }
@@ -1260,8 +1260,8 @@ mod tests {
         assert!(err("port = \"x\"").contains("port"));
         assert!(err("port = 70000").contains("port"));
         assert!(err("databases = 17").contains("`databases`"));
-        assert!(err("io_threads = 0").contains("`io_threads`"));
-        assert!(err("io_threads = 129").contains("between 1 and 128"));
+        assert!(err("io_threads = 129").contains("`io_threads`"));
+        assert!(err("io_threads = -1").contains("io_threads"));
         assert!(err("bind = \"nowhere\"").contains("`bind`"));
         assert!(err("client_query_buffer_limit = \"1XB\"").contains("client_query_buffer_limit"));
         assert!(

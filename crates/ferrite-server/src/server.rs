@@ -124,11 +124,15 @@ fn new_run_id() -> String {
 }
 
 /// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own tokio
-/// runtime with `io-threads` workers. `log_level_hook` lets CONFIG SET
-/// loglevel reach the logger the binary installed.
+/// runtime with `io-threads` workers (tokio's default, one per core, for
+/// 0). `log_level_hook` lets CONFIG SET loglevel reach the logger the
+/// binary installed.
 pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.io_threads as usize)
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.io_threads > 0 {
+        builder.worker_threads(config.io_threads as usize);
+    }
+    let runtime = builder
         .enable_all()
         .thread_name("ferrite-io")
         .build()

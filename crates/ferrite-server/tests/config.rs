@@ -102,7 +102,7 @@ fn precedence_cli_over_env_over_file_over_defaults() {
 #[test]
 fn io_threads_is_a_startup_parameter() {
     let server = Ferrite::start(&[]);
-    assert_eq!(config_get(&server, "io-threads"), "1");
+    assert_eq!(config_get(&server, "io-threads"), "0");
     let mut s = server.raw();
     let reply = request(&mut s, b"CONFIG SET io-threads 2\r\n");
     assert!(
@@ -139,7 +139,7 @@ fn io_threads_is_a_startup_parameter() {
     }
     drop(server);
 
-    let refused = Ferrite::refuse(&["--io-threads", "0"], &[]);
+    let refused = Ferrite::refuse(&["--io-threads", "129"], &[]);
     assert!(refused.stderr.contains("io_threads"), "{}", refused.stderr);
 }
 
