@@ -466,16 +466,8 @@ impl std::fmt::Debug for Txn<'_> {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use bytes::Bytes;
-
+    use crate::tests::argv;
     use crate::{Scope, Store, StoreConfig, TxnMode};
-
-    fn argv(parts: &[&str]) -> Vec<Bytes> {
-        parts
-            .iter()
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect()
-    }
 
     /// Past `UNDO_SCAN_MAX` keys the undo log switches from a scan to an
     /// index: keys changed again after the switch, in two databases, and a
