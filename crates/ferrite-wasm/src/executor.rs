@@ -21,6 +21,7 @@ use crate::host::{self, CallEnv, CallState, EnvPtr, HostState, Imports, Limiter,
 use crate::keyspace::{AccessMode, KeyScope, Keyspace};
 use crate::limits::{PoolConfig, ResourceLimits};
 use crate::permissions::{Capability, DefaultPermissions, FunctionPermissions};
+use crate::reuse;
 use crate::stats::{unix_ms, FunctionStats, StatsSnapshot};
 use crate::value::WasmValue;
 use crate::WasmError;
@@ -309,8 +310,8 @@ struct Inner {
     http_body_bytes_max: usize,
     keyspace: Arc<dyn Keyspace>,
     functions: RwLock<HashMap<String, Arc<Function>>>,
-    /// Compiled modules by SHA-256, with how many functions use each.
-    modules: Mutex<HashMap<[u8; 32], (Module, usize)>>,
+    /// Compiled modules by SHA-256 of what was loaded.
+    modules: Mutex<HashMap<[u8; 32], Compiled>>,
     stop: Arc<AtomicBool>,
     keeper_thread: OnceLock<Thread>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -337,10 +338,22 @@ pub struct FunctionConfig {
     pub permissions: Arc<FunctionPermissions>,
 }
 
-/// A fresh, never used instance.
+/// A compiled module and how many functions use it.
+struct Compiled {
+    module: Module,
+    /// How to put an instance back after a call; `None`: a fresh instance
+    /// per call (see [`crate::reuse`]).
+    plan: Option<Arc<reuse::Plan>>,
+    users: usize,
+}
+
+/// An instance in the state of a fresh one: never used, or used and put
+/// back ([`crate::reuse`]).
 struct Ready {
     store: Store<HostState>,
     instance: wasmtime::Instance,
+    /// Its state right after instantiation, if it can be put back.
+    snapshot: Option<reuse::Snapshot>,
 }
 
 struct Pool {
@@ -361,6 +374,11 @@ struct Function {
     hash: [u8; 32],
     module_bytes: usize,
     pre: InstancePre<HostState>,
+    /// How to put an instance back after a call, if the module was
+    /// rewritten for it.
+    plan: Option<Arc<reuse::Plan>>,
+    /// Memory image of the first snapshot, shared by the next ones.
+    image: Mutex<Option<Arc<[u8]>>>,
     exports: Vec<ExportInfo>,
     /// `exports[i]`'s index in the module: an instance's export without a
     /// by-name lookup.
@@ -555,11 +573,14 @@ impl WasmExecutor {
         self.check_permissions(&permissions)?;
 
         let hash: [u8; 32] = Sha256::digest(bytes).into();
-        let cached = inner.modules.lock().get(&hash).map(|(m, _)| m.clone());
-        let module = match cached {
+        let cached = inner
+            .modules
+            .lock()
+            .get(&hash)
+            .map(|c| (c.module.clone(), c.plan.clone()));
+        let (module, plan) = match cached {
             Some(m) => m,
-            None => Module::new(&inner.engine, bytes)
-                .map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?,
+            None => compile(&inner.engine, name, bytes)?,
         };
         let min_memory_bytes = min_memory_bytes(&module)?;
         if min_memory_bytes > limits.max_memory as u64 {
@@ -592,6 +613,8 @@ impl WasmExecutor {
             hash,
             module_bytes: bytes.len(),
             pre,
+            plan: plan.clone(),
+            image: Mutex::new(None),
             has_initialize: has_export_func("_initialize", ":"),
             assemblyscript: has_export_func("__new", "ii:i"),
             export_handles: exports
@@ -634,7 +657,14 @@ impl WasmExecutor {
                 return Err(WasmError::AlreadyExists(name.to_string()));
             }
             let mut modules = inner.modules.lock();
-            modules.entry(hash).or_insert_with(|| (module.clone(), 0)).1 += 1;
+            modules
+                .entry(hash)
+                .or_insert_with(|| Compiled {
+                    module: module.clone(),
+                    plan,
+                    users: 0,
+                })
+                .users += 1;
             if let Some(old) = functions.insert(name.to_string(), function.clone()) {
                 release_module(&mut modules, &old.hash);
             }
@@ -979,6 +1009,7 @@ impl WasmExecutor {
         let Ready {
             mut store,
             instance,
+            snapshot,
         } = match popped {
             Some(r) => r,
             None => match instantiate(&self.inner, f, started) {
@@ -1073,6 +1104,13 @@ impl WasmExecutor {
             fuel_used,
             memory_bytes,
         );
+        // A call that ended normally (an error reply included) leaves its
+        // instance to be put back for the next call; after a trap or a
+        // limit the instance is dropped.
+        let ended_normally = matches!(outcome, Ok(_) | Err(WasmError::GuestError(_)));
+        if let (Some(snapshot), true) = (snapshot, ended_normally) {
+            put_back(f, store, instance, snapshot);
+        }
         Run::Done(outcome)
     }
 }
@@ -1100,13 +1138,36 @@ fn validate_name(name: &str) -> Result<(), WasmError> {
     Ok(())
 }
 
-fn release_module(modules: &mut HashMap<[u8; 32], (Module, usize)>, hash: &[u8; 32]) {
+fn release_module(modules: &mut HashMap<[u8; 32], Compiled>, hash: &[u8; 32]) {
     if let Some(entry) = modules.get_mut(hash) {
-        entry.1 -= 1;
-        if entry.1 == 0 {
+        entry.users -= 1;
+        if entry.users == 0 {
             modules.remove(hash);
         }
     }
+}
+
+/// Compiles `bytes`, rewritten for instance reuse where the rewrite covers
+/// the module ([`crate::reuse`]); otherwise as given.
+fn compile(
+    engine: &Engine,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(Module, Option<Arc<reuse::Plan>>), WasmError> {
+    match reuse::rewrite(bytes) {
+        Ok(rewritten) => match Module::new(engine, &rewritten.wasm) {
+            Ok(module) => return Ok((module, Some(Arc::new(rewritten.plan)))),
+            Err(e) => {
+                tracing::warn!(target: "ferrite::wasm", function = name, "rewritten module refused ({e:#}); a fresh instance per call");
+            }
+        },
+        Err(why) => {
+            tracing::info!(target: "ferrite::wasm", function = name, "a fresh instance per call: {why}");
+        }
+    }
+    let module =
+        Module::new(engine, bytes).map_err(|e| WasmError::InvalidModule(format!("{e:#}")))?;
+    Ok((module, None))
 }
 
 fn min_memory_bytes(module: &Module) -> Result<u64, WasmError> {
@@ -1218,10 +1279,50 @@ fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, W
         .as_ref()
         .and_then(|h| instance.get_module_export(&mut store, h))
         .and_then(wasmtime::Extern::into_memory);
+    let snapshot = f.plan.as_ref().and_then(|plan| {
+        let mut image = f.image.lock();
+        let snapshot = reuse::Snapshot::take(&mut store, &instance, memory, plan, image.as_ref());
+        if image.is_none() {
+            *image = snapshot.as_ref().and_then(|s| s.image().cloned());
+        }
+        snapshot
+    });
     let state = store.data_mut();
     state.memory = memory;
     state.instance = Some(instance);
-    Ok(Ready { store, instance })
+    state.wasi.dirty.shift = snapshot.as_ref().map(reuse::Snapshot::chunk_shift);
+    Ok(Ready {
+        store,
+        instance,
+        snapshot,
+    })
+}
+
+/// Puts a used instance back in its snapshot state and into `f`'s pool of
+/// ready instances, or drops it (memory grew, pool full).
+fn put_back(
+    f: &Function,
+    mut store: Store<HostState>,
+    instance: wasmtime::Instance,
+    snapshot: reuse::Snapshot,
+) {
+    let host_mask = store.data().wasi.dirty.mask;
+    if snapshot.restore(&mut store, host_mask).is_err() {
+        return;
+    }
+    let state = store.data_mut();
+    state.wasi.reset();
+    state.call.args = Vec::new();
+    state.call.result.clear();
+    state.call.reply = None;
+    let mut ready = f.pool.ready.lock();
+    if ready.len() < f.pool_max {
+        ready.push(Ready {
+            store,
+            instance,
+            snapshot: Some(snapshot),
+        });
+    }
 }
 
 /// A running-instance slot of a function; released on drop.

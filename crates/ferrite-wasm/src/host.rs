@@ -224,6 +224,12 @@ fn env_of(env: &mut Option<EnvPtr>) -> wasmtime::Result<&mut CallEnv<'static>> {
     }
 }
 
+impl memory::RecordsWrites for HostState {
+    fn dirty(&mut self) -> &mut crate::reuse::DirtyChunks {
+        &mut self.wasi.dirty
+    }
+}
+
 impl HostState {
     fn deny(&self, cap: Capability) -> wasmtime::Result<()> {
         match self.call.permissions.check_capability(&self.function, cap) {
@@ -402,7 +408,8 @@ fn h_result_read(
     let (data, state) = memory.data_and_store_mut(&mut caller);
     let n = state.call.result.len().min(dst_len as u32 as usize);
     let n32 = n as u32; // n <= dst_len, a u32
-    memory::slice_mut(data, dst as u32, n32)?.copy_from_slice(&state.call.result[..n]);
+    memory::slice_mut(data, &mut state.wasi.dirty, dst as u32, n32)?
+        .copy_from_slice(&state.call.result[..n]);
     Ok(n32 as i32)
 }
 
@@ -789,8 +796,8 @@ fn h_random_bytes(mut caller: Caller<'_, HostState>, bp: i32, bl: i32) -> wasmti
     caller.data().deny(Capability::Random)?;
     memory::check_len("random buffer", bl as u32, RANDOM_BYTES_MAX)?;
     let memory = mem(&mut caller)?;
-    let data = memory.data_mut(&mut caller);
-    let buf = memory::slice_mut(data, bp as u32, bl as u32)?;
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let buf = memory::slice_mut(data, &mut state.wasi.dirty, bp as u32, bl as u32)?;
     rand::rng().fill_bytes(buf);
     Ok(bl)
 }

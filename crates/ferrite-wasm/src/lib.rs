@@ -33,6 +33,7 @@ mod limits;
 )]
 mod memory;
 mod permissions;
+mod reuse;
 mod stats;
 mod store_impl;
 mod value;

@@ -27,6 +27,21 @@ use std::ops::Range;
 
 use wasmtime::{AsContext, AsContextMut, Caller, Extern, Memory};
 
+use crate::reuse::DirtyChunks;
+
+/// Store data that records where the host writes into guest memory, so
+/// that a reused instance can be put back (see `crate::reuse`).
+pub(crate) trait RecordsWrites {
+    /// The record of this call's host writes.
+    fn dirty(&mut self) -> &mut DirtyChunks;
+}
+
+impl RecordsWrites for DirtyChunks {
+    fn dirty(&mut self) -> &mut DirtyChunks {
+        self
+    }
+}
+
 /// Name of the memory export every guest must provide (docs/abi.md).
 pub(crate) const MEMORY_EXPORT: &str = "memory";
 
@@ -132,10 +147,17 @@ pub(crate) fn slice(data: &[u8], ptr: u32, len: u32) -> Result<&[u8], HostError>
     })
 }
 
-/// Mutably borrows `len` bytes at `ptr` from a view of guest memory.
-pub(crate) fn slice_mut(data: &mut [u8], ptr: u32, len: u32) -> Result<&mut [u8], HostError> {
+/// Mutably borrows `len` bytes at `ptr` from a view of guest memory, for
+/// the host to write them: the range is recorded in `dirty`.
+pub(crate) fn slice_mut<'a>(
+    data: &'a mut [u8],
+    dirty: &mut DirtyChunks,
+    ptr: u32,
+    len: u32,
+) -> Result<&'a mut [u8], HostError> {
     let memory_bytes = data.len();
     let range = checked_range(memory_bytes, ptr, len)?;
+    dirty.mark(range.start, range.len());
     data.get_mut(range).ok_or(HostError::BadPointer {
         ptr,
         len,
@@ -184,13 +206,13 @@ pub(crate) fn read_bytes(
 
 /// Writes `bytes` into guest memory at `ptr`. Nothing is written unless the
 /// whole range is inside memory.
-pub(crate) fn write_bytes(
+pub(crate) fn write_bytes<T: RecordsWrites + 'static>(
     memory: Memory,
-    mut store: impl AsContextMut,
+    mut store: impl AsContextMut<Data = T>,
     ptr: u32,
     bytes: &[u8],
 ) -> Result<(), HostError> {
-    let data = memory.data_mut(&mut store);
+    let (data, state) = memory.data_and_store_mut(&mut store);
     let memory_bytes = data.len();
     let Ok(len) = u32::try_from(bytes.len()) else {
         // No u32 range can hold it: larger than any wasm32 memory.
@@ -200,7 +222,7 @@ pub(crate) fn write_bytes(
             memory_bytes,
         });
     };
-    slice_mut(data, ptr, len)?.copy_from_slice(bytes);
+    slice_mut(data, state.dirty(), ptr, len)?.copy_from_slice(bytes);
     Ok(())
 }
 
@@ -219,9 +241,9 @@ pub(crate) fn read_u64(memory: Memory, store: impl AsContext, ptr: u32) -> Resul
 }
 
 /// Writes a little-endian `u32` at `ptr` (no alignment required).
-pub(crate) fn write_u32(
+pub(crate) fn write_u32<T: RecordsWrites + 'static>(
     memory: Memory,
-    store: impl AsContextMut,
+    store: impl AsContextMut<Data = T>,
     ptr: u32,
     value: u32,
 ) -> Result<(), HostError> {
@@ -229,9 +251,9 @@ pub(crate) fn write_u32(
 }
 
 /// Writes a little-endian `u64` at `ptr` (no alignment required).
-pub(crate) fn write_u64(
+pub(crate) fn write_u64<T: RecordsWrites + 'static>(
     memory: Memory,
-    store: impl AsContextMut,
+    store: impl AsContextMut<Data = T>,
     ptr: u32,
     value: u64,
 ) -> Result<(), HostError> {
@@ -373,9 +395,9 @@ mod tests {
 
     const PAGE_BYTES: usize = 65536;
 
-    fn store_with_memory(pages: u32) -> (Store<()>, Memory) {
+    fn store_with_memory(pages: u32) -> (Store<DirtyChunks>, Memory) {
         let engine = Engine::default();
-        let mut store = Store::new(&engine, ());
+        let mut store = Store::new(&engine, DirtyChunks::default());
         let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
         (store, memory)
     }

@@ -33,6 +33,7 @@ use rand::RngCore;
 use wasmtime::{Caller, Linker, Memory};
 
 use crate::memory::{self, HostError};
+use crate::reuse::DirtyChunks;
 
 /// Import module name of WASI preview 1.
 pub(crate) const MODULE: &str = "wasi_snapshot_preview1";
@@ -122,6 +123,9 @@ pub(crate) struct WasiCtx {
     logged_bytes: usize,
     /// Whether the guest closed fd 0, 1 or 2.
     closed: [bool; 3],
+    /// Where the host wrote into guest memory in this call (WASI and
+    /// `ferrite` functions alike), for instance reuse (`crate::reuse`).
+    pub dirty: crate::reuse::DirtyChunks,
 }
 
 #[derive(Debug, Default)]
@@ -144,7 +148,22 @@ impl WasiCtx {
             streams: Default::default(),
             logged_bytes: 0,
             closed: [false; 3],
+            dirty: crate::reuse::DirtyChunks::default(),
         }
+    }
+
+    /// Back to the state of a new context for the next call on the same
+    /// instance (capabilities, deadline and `inline` are set per call);
+    /// keeps the chunk size of `dirty`, clears its mask.
+    pub(crate) fn reset(&mut self) {
+        self.exit_code = None;
+        self.deferred = false;
+        for stream in &mut self.streams {
+            stream.partial.clear();
+        }
+        self.logged_bytes = 0;
+        self.closed = [false; 3];
+        self.dirty.mask = 0;
     }
 
     /// Logs any unterminated output line. Idempotent.
@@ -364,7 +383,9 @@ pub(crate) fn add_to_linker<T: 'static>(
         m,
         "args_sizes_get",
         move |mut c: Caller<'_, T>, argc: i32, size: i32| {
-            with(&mut c, get, |_, data, _| write_sizes(data, argc, size))
+            with(&mut c, get, |_, data, wasi| {
+                write_sizes(data, &mut wasi.dirty, argc, size)
+            })
         },
     )?;
     linker.func_wrap(
@@ -378,7 +399,9 @@ pub(crate) fn add_to_linker<T: 'static>(
         m,
         "environ_sizes_get",
         move |mut c: Caller<'_, T>, n: i32, size: i32| {
-            with(&mut c, get, |_, data, _| write_sizes(data, n, size))
+            with(&mut c, get, |_, data, wasi| {
+                write_sizes(data, &mut wasi.dirty, n, size)
+            })
         },
     )?;
 
@@ -387,11 +410,11 @@ pub(crate) fn add_to_linker<T: 'static>(
         m,
         "clock_res_get",
         move |mut c: Caller<'_, T>, id: i32, out: i32| {
-            with(&mut c, get, |_, data, _| {
+            with(&mut c, get, |_, data, wasi| {
                 if id as u32 != CLOCK_REALTIME && id as u32 != CLOCK_MONOTONIC {
                     return Ok(errno::INVAL);
                 }
-                put_u64(data, out, 1)?;
+                put_u64(data, &mut wasi.dirty, out, 1)?;
                 Ok(errno::SUCCESS)
             })
         },
@@ -404,7 +427,7 @@ pub(crate) fn add_to_linker<T: 'static>(
                 let Some(now) = wasi.now_ns(id as u32) else {
                     return Ok(errno::INVAL);
                 };
-                put_u64(data, out, now)?;
+                put_u64(data, &mut wasi.dirty, out, now)?;
                 Ok(errno::SUCCESS)
             })
         },
@@ -459,7 +482,7 @@ pub(crate) fn add_to_linker<T: 'static>(
                     Ok(rights) => rights,
                     Err(code) => return Ok(code),
                 };
-                let stat = memory::slice_mut(data, out as u32, FDSTAT_BYTES)?;
+                let stat = memory::slice_mut(data, &mut wasi.dirty, out as u32, FDSTAT_BYTES)?;
                 stat.fill(0);
                 stat[0] = FILETYPE_CHARACTER_DEVICE;
                 // fs_flags (u16 at 2) stay 0.
@@ -493,7 +516,7 @@ pub(crate) fn add_to_linker<T: 'static>(
         move |mut c: Caller<'_, T>, fd: i32, out: i32| {
             with(&mut c, get, |_, data, wasi| {
                 check!(wasi.require(fd, rights::FD_FILESTAT_GET));
-                let stat = memory::slice_mut(data, out as u32, FILESTAT_BYTES)?;
+                let stat = memory::slice_mut(data, &mut wasi.dirty, out as u32, FILESTAT_BYTES)?;
                 stat.fill(0);
                 stat[16] = FILETYPE_CHARACTER_DEVICE;
                 stat[24..32].copy_from_slice(&1u64.to_le_bytes()); // nlink
@@ -566,7 +589,7 @@ pub(crate) fn add_to_linker<T: 'static>(
                 })?);
                 debug_assert!(total <= u64::from(u32::MAX) * u64::from(IOVS_MAX));
                 // stdin is always at end of file.
-                put_u32(data, nread, 0)?;
+                put_u32(data, &mut wasi.dirty, nread, 0)?;
                 Ok(errno::SUCCESS)
             })
         },
@@ -629,7 +652,7 @@ pub(crate) fn add_to_linker<T: 'static>(
                     })?
                     .ok();
                 }
-                put_u32(data, nwritten, total)?;
+                put_u32(data, &mut wasi.dirty, nwritten, total)?;
                 Ok(errno::SUCCESS)
             })
         },
@@ -770,7 +793,7 @@ pub(crate) fn add_to_linker<T: 'static>(
         "random_get",
         move |mut c: Caller<'_, T>, buf: i32, len: i32| {
             with(&mut c, get, |_, data, wasi| {
-                let out = memory::slice_mut(data, buf as u32, len as u32)?;
+                let out = memory::slice_mut(data, &mut wasi.dirty, buf as u32, len as u32)?;
                 if wasi.random {
                     rand::rng().fill_bytes(out);
                 } else {
@@ -842,19 +865,29 @@ fn fd_sync(wasi: &mut WasiCtx, fd: i32, right: u64) -> i32 {
 }
 
 /// Writes the two zero sizes of `args_sizes_get` / `environ_sizes_get`.
-fn write_sizes(data: &mut [u8], count: i32, size: i32) -> Errno {
-    put_u32(data, count, 0)?;
-    put_u32(data, size, 0)?;
+fn write_sizes(data: &mut [u8], dirty: &mut DirtyChunks, count: i32, size: i32) -> Errno {
+    put_u32(data, dirty, count, 0)?;
+    put_u32(data, dirty, size, 0)?;
     Ok(errno::SUCCESS)
 }
 
-fn put_u32(data: &mut [u8], ptr: i32, value: u32) -> Result<(), HostError> {
-    memory::slice_mut(data, ptr as u32, 4)?.copy_from_slice(&value.to_le_bytes());
+fn put_u32(
+    data: &mut [u8],
+    dirty: &mut DirtyChunks,
+    ptr: i32,
+    value: u32,
+) -> Result<(), HostError> {
+    memory::slice_mut(data, dirty, ptr as u32, 4)?.copy_from_slice(&value.to_le_bytes());
     Ok(())
 }
 
-fn put_u64(data: &mut [u8], ptr: i32, value: u64) -> Result<(), HostError> {
-    memory::slice_mut(data, ptr as u32, 8)?.copy_from_slice(&value.to_le_bytes());
+fn put_u64(
+    data: &mut [u8],
+    dirty: &mut DirtyChunks,
+    ptr: i32,
+    value: u64,
+) -> Result<(), HostError> {
+    memory::slice_mut(data, dirty, ptr as u32, 8)?.copy_from_slice(&value.to_le_bytes());
     Ok(())
 }
 
@@ -1039,7 +1072,7 @@ fn poll_oneoff<T: 'static>(
             ),
         };
         let at = events + written * EVENT_BYTES;
-        let event = memory::slice_mut(data, at, EVENT_BYTES)?;
+        let event = memory::slice_mut(data, &mut wasi.dirty, at, EVENT_BYTES)?;
         event.fill(0);
         event[0..8].copy_from_slice(&userdata.to_le_bytes());
         event[8..10].copy_from_slice(&(code as u16).to_le_bytes());
@@ -1050,7 +1083,7 @@ fn poll_oneoff<T: 'static>(
         written += 1;
     }
     debug_assert!(written <= count);
-    put_u32(data, nevents as i32, written)?;
+    put_u32(data, &mut wasi.dirty, nevents as i32, written)?;
     Ok(errno::SUCCESS)
 }
 

@@ -1,0 +1,210 @@
+//! Instance reuse (`src/reuse.rs`): an instance put back after a call is
+//! indistinguishable from a fresh one, whatever the call wrote, and an
+//! instance that cannot be put back is dropped.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use ferrite_store::{Store, StoreConfig};
+use ferrite_wasm::{WasmError, WasmExecutor, WasmValue};
+
+/// Two pages (128 KiB: 2 KiB chunks), three non-exported mutable globals,
+/// active and passive data. `observe` hashes all of memory and the globals;
+/// `mutate` changes all of them in every way a guest (or the host on its
+/// behalf) can.
+const HOSTILE: &str = r#"(module
+  (import "ferrite" "ferrite_arg" (func $arg (param i32) (result i64)))
+  (import "ferrite" "ferrite_result_read" (func $result_read (param i32 i32) (result i32)))
+  (import "ferrite" "ferrite_random_bytes" (func $random_bytes (param i32 i32) (result i32)))
+  (import "ferrite" "ferrite_error" (func $error (param i32 i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $g32 (mut i32) (i32.const 7))
+  (global $g64 (mut i64) (i64.const -3))
+  (global $gf (mut f64) (f64.const 1.5))
+  (data (i32.const 1000) "pristine data at 1000")
+  (data (i32.const 131000) "end of memory")
+  (data $passive "passive segment bytes")
+  (func $observe (export "observe") (result i64)
+    (local $i i32) (local $h i64)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.mul (memory.size) (i32.const 65536))))
+      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                             (i64.const 0x100000001b3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i64.add (local.get $h)
+      (i64.add (i64.extend_i32_u (global.get $g32))
+        (i64.add (global.get $g64)
+          (i64.trunc_f64_s (f64.mul (global.get $gf) (f64.const 1000)))))))
+  (func $scribble (param $seed i32)
+    (local $p i32)
+    ;; a seed-dependent address anywhere in memory
+    (local.set $p (i32.rem_u (i32.mul (local.get $seed) (i32.const 7919)) (i32.const 131056)))
+    (i32.store (local.get $p) (i32.const -1))
+    (i64.store offset=3 (local.get $p) (i64.const -1))
+    (i32.store8 (i32.const 2047) (i32.const 1))
+    (i32.store16 (i32.const 4095) (i32.const 0x0101))
+    (i64.store8 (i32.const 6000) (i64.const 2))
+    (i64.store16 (i32.const 8000) (i64.const 2))
+    (i64.store32 (i32.const 10000) (i64.const 2))
+    (f32.store (i32.const 12000) (f32.const 3.5))
+    (f64.store (i32.const 14000) (f64.const 3.5))
+    ;; straddles the end of chunk 0
+    (v128.store (i32.const 2040) (v128.const i64x2 -1 -1))
+    (v128.store32_lane 1 (i32.const 30718) (v128.const i32x4 9 9 9 9))
+    ;; the last bytes of memory, through a large offset
+    (i64.store offset=131000 (i32.const 64) (i64.const -1))
+    (memory.fill (i32.const 4000) (i32.const 0xab) (i32.const 9000))
+    (memory.copy (i32.const 60000) (i32.const 1000) (i32.const 5000))
+    (memory.init $passive (i32.const 70000) (i32.const 0) (i32.const 21))
+    ;; host writes: an argument copied in, random bytes, WASI random
+    (drop (call $arg (i32.const 0)))
+    (drop (call $result_read (i32.const 90000) (i32.const 100)))
+    (drop (call $random_bytes (i32.const 120000) (i32.const 64)))
+    (drop (call $random_get (i32.const 1002) (i32.const 8)))
+    (global.set $g32 (i32.add (global.get $g32) (local.get $seed)))
+    (global.set $g64 (i64.const 99))
+    (global.set $gf (f64.const -2.25)))
+  (func (export "mutate") (param $seed i32) (result i64)
+    (call $scribble (local.get $seed))
+    (call $observe))
+  (func (export "mutate_then_error") (param $seed i32)
+    (call $scribble (local.get $seed))
+    (call $error (i32.const 1000) (i32.const 8)))
+  (func (export "mutate_then_trap") (param $seed i32)
+    (call $scribble (local.get $seed))
+    (unreachable))
+  (func (export "grow_and_write") (result i32)
+    (drop (memory.grow (i32.const 1)))
+    (i32.store (i32.const 140000) (i32.const 5))
+    (i32.store (i32.const 1000) (i32.const 5))
+    (memory.size))
+)"#;
+
+fn executor(max_instances: usize) -> WasmExecutor {
+    let store = Arc::new(Store::new(StoreConfig::default()));
+    let x = WasmExecutor::builder()
+        .pool_size(0, max_instances)
+        .keyspace(store)
+        .build()
+        .unwrap();
+    x.load("h", module(HOSTILE), Some(all())).unwrap();
+    x
+}
+
+fn observe(x: &WasmExecutor) -> WasmValue {
+    x.call("h", "observe", vec![], None).unwrap()
+}
+
+fn ready(x: &WasmExecutor) -> usize {
+    x.info("h").unwrap().ready_instances
+}
+
+#[test]
+fn a_reused_instance_sees_the_state_of_a_fresh_one() {
+    let x = executor(1);
+    let fresh = observe(&x);
+    // The pool holds one instance, put back after every call: the calls
+    // below all run on the instance that ran the first one.
+    assert_eq!(ready(&x), 1);
+    for seed in 0..64 {
+        let dirty = x
+            .call("h", "mutate", vec![WasmValue::I32(seed)], None)
+            .unwrap();
+        assert_ne!(dirty, fresh, "seed {seed}: mutate changed nothing");
+        assert_eq!(observe(&x), fresh, "seed {seed}");
+        assert_eq!(ready(&x), 1, "seed {seed}: the instance was not put back");
+    }
+}
+
+#[test]
+fn an_error_reply_keeps_the_instance_and_its_writes_are_undone() {
+    let x = executor(1);
+    let fresh = observe(&x);
+    let err = x
+        .call("h", "mutate_then_error", vec![WasmValue::I32(5)], None)
+        .unwrap_err();
+    assert!(matches!(err, WasmError::GuestError(_)), "{err:?}");
+    assert_eq!(ready(&x), 1);
+    assert_eq!(observe(&x), fresh);
+}
+
+#[test]
+fn a_trap_drops_the_instance() {
+    let x = executor(1);
+    let fresh = observe(&x);
+    let err = x
+        .call("h", "mutate_then_trap", vec![WasmValue::I32(5)], None)
+        .unwrap_err();
+    assert!(matches!(err, WasmError::Trap { .. }), "{err:?}");
+    assert_eq!(ready(&x), 0, "a trapped instance is not put back");
+    assert_eq!(observe(&x), fresh);
+    assert_eq!(ready(&x), 1);
+}
+
+#[test]
+fn grown_memory_drops_the_instance() {
+    let x = executor(1);
+    let fresh = observe(&x);
+    assert_eq!(
+        x.call("h", "grow_and_write", vec![], None).unwrap(),
+        WasmValue::I64(3)
+    );
+    assert_eq!(
+        ready(&x),
+        0,
+        "an instance whose memory grew is not put back"
+    );
+    assert_eq!(observe(&x), fresh);
+}
+
+#[test]
+fn concurrent_calls_each_see_a_fresh_instance() {
+    let x = executor(4);
+    let fresh = observe(&x);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (x, fresh) = (&x, &fresh);
+            scope.spawn(move || {
+                for i in 0..100 {
+                    let seed = t * 1000 + i;
+                    x.call("h", "mutate", vec![WasmValue::I32(seed)], None)
+                        .unwrap();
+                    assert_eq!(&observe(x), fresh, "thread {t} call {i}");
+                }
+            });
+        }
+    });
+    assert!(ready(&x) <= 4);
+}
+
+#[test]
+fn a_module_the_rewrite_does_not_cover_gets_a_fresh_instance_per_call() {
+    let store = Arc::new(Store::new(StoreConfig::default()));
+    let x = WasmExecutor::builder()
+        .pool_size(0, 1)
+        .keyspace(store)
+        .build()
+        .unwrap();
+    // data.drop changes instance state no snapshot restores.
+    let wasm = module(
+        r#"(module
+        (memory (export "memory") 1)
+        (data $d "abc")
+        (global $n (mut i32) (i32.const 0))
+        (func (export "f") (result i32)
+          (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
+          (data.drop $d)
+          (global.set $n (i32.add (global.get $n) (i32.const 1)))
+          (global.get $n)))"#,
+    );
+    x.load("d", wasm, Some(all())).unwrap();
+    for _ in 0..3 {
+        assert_eq!(x.call("d", "f", vec![], None).unwrap(), WasmValue::I64(1));
+        assert_eq!(x.info("d").unwrap().ready_instances, 0);
+    }
+}
