@@ -1230,6 +1230,7 @@ fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, W
         alloc: None,
         instance: None,
         alloc_handle: f.alloc_handle,
+        sdk_entry: None,
         call: CallState {
             permissions: config.permissions.clone(),
             read_only: true,
@@ -1414,11 +1415,30 @@ fn run_entry(
             return Ok(classify_reply(store));
         }
     }
-    let handle = f
-        .exports
-        .iter()
-        .position(|e| std::ptr::eq(e, export))
-        .and_then(|i| f.export_handles[i].as_ref());
+    let position = f.exports.iter().position(|e| std::ptr::eq(e, export));
+    // A reused instance keeps its typed entry point: no export lookup and
+    // no dynamic type check per call.
+    let argc = store.data().call.args.len();
+    if export.convention == Convention::Sdk {
+        if let Some(declared) = &export.declared {
+            if declared.params.len() != argc {
+                return Err(WasmError::BadArguments(format!(
+                    "ERR function '{}' expects {} arguments, got {argc}",
+                    export.name,
+                    declared.params.len()
+                )));
+            }
+        }
+        if let Some((cached, entry)) = store.data().sdk_entry.clone() {
+            if Some(cached) == position {
+                if let Err(e) = entry.call(&mut *store, ()) {
+                    classify(e)?;
+                }
+                return Ok(classify_reply(store));
+            }
+        }
+    }
+    let handle = position.and_then(|i| f.export_handles[i].as_ref());
     let func = handle
         .and_then(|h| instance.get_module_export(&mut *store, h))
         .and_then(wasmtime::Extern::into_func)
@@ -1427,20 +1447,20 @@ fn run_entry(
             module: f.name.to_string(),
             export: export.name.clone(),
         })?;
-    let argc = store.data().call.args.len();
     match export.convention {
         Convention::Sdk => {
-            if let Some(declared) = &export.declared {
-                if declared.params.len() != argc {
-                    return Err(WasmError::BadArguments(format!(
-                        "ERR function '{}' expects {} arguments, got {argc}",
-                        export.name,
-                        declared.params.len()
-                    )));
+            match (func.typed::<(), ()>(&*store), position) {
+                (Ok(entry), Some(i)) => {
+                    store.data_mut().sdk_entry = Some((i, entry.clone()));
+                    if let Err(e) = entry.call(&mut *store, ()) {
+                        classify(e)?;
+                    }
                 }
-            }
-            if let Err(e) = func.call(&mut *store, &[], &mut []) {
-                classify(e)?;
+                _ => {
+                    if let Err(e) = func.call(&mut *store, &[], &mut []) {
+                        classify(e)?;
+                    }
+                }
             }
             Ok(classify_reply(store))
         }

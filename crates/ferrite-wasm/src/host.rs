@@ -204,6 +204,10 @@ pub(crate) struct HostState {
     pub(crate) instance: Option<wasmtime::Instance>,
     /// The module's `ferrite_alloc` export, if any.
     pub(crate) alloc_handle: Option<wasmtime::ModuleExport>,
+    /// The last SDK-convention entry point called on this instance (index
+    /// in the function's exports), typed: a reused instance calls it again
+    /// without an export lookup or a dynamic type check.
+    pub(crate) sdk_entry: Option<(usize, wasmtime::TypedFunc<(), ()>)>,
     pub(crate) call: CallState,
     pub(crate) limiter: Limiter,
     pub(crate) wasi: crate::wasi::WasiCtx,
