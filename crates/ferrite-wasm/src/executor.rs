@@ -1,7 +1,7 @@
 //! [`WasmExecutor`]: loads modules and runs their functions.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant, SystemTime};
@@ -50,6 +50,9 @@ const KEEPER_INTERVAL: Duration = Duration::from_millis(50);
 /// Per freed instance slot, most bytes of linear memory (and of table)
 /// reset in place rather than decommitted (see `new_engine`).
 const RESET_KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
+/// Instances in a row dropped because their memory grew after which a
+/// function's new instances take no snapshot (see `Function::reuse_misses`).
+const REUSE_MISSES_MAX: u32 = 16;
 /// Wasm page size.
 const PAGE_BYTES: u64 = 65536;
 
@@ -379,6 +382,11 @@ struct Function {
     plan: Option<Arc<reuse::Plan>>,
     /// Memory image of the first snapshot, shared by the next ones.
     image: Mutex<Option<Arc<[u8]>>>,
+    /// Instances in a row that could not be put back because their memory
+    /// grew; from [`REUSE_MISSES_MAX`] on, new instances take no snapshot
+    /// (a function that grows memory on every call would pay for one per
+    /// call and never reuse it).
+    reuse_misses: AtomicU32,
     exports: Vec<ExportInfo>,
     /// `exports[i]`'s index in the module: an instance's export without a
     /// by-name lookup.
@@ -615,6 +623,7 @@ impl WasmExecutor {
             pre,
             plan: plan.clone(),
             image: Mutex::new(None),
+            reuse_misses: AtomicU32::new(0),
             has_initialize: has_export_func("_initialize", ":"),
             assemblyscript: has_export_func("__new", "ii:i"),
             export_handles: exports
@@ -1280,7 +1289,8 @@ fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, W
         .as_ref()
         .and_then(|h| instance.get_module_export(&mut store, h))
         .and_then(wasmtime::Extern::into_memory);
-    let snapshot = f.plan.as_ref().and_then(|plan| {
+    let reusing = f.reuse_misses.load(Ordering::Relaxed) < REUSE_MISSES_MAX;
+    let snapshot = f.plan.as_ref().filter(|_| reusing).and_then(|plan| {
         let mut image = f.image.lock();
         let snapshot = reuse::Snapshot::take(&mut store, &instance, memory, plan, image.as_ref());
         if image.is_none() {
@@ -1308,8 +1318,17 @@ fn put_back(
     snapshot: reuse::Snapshot,
 ) {
     let host_mask = store.data().wasi.dirty.mask;
-    if snapshot.restore(&mut store, host_mask).is_err() {
-        return;
+    match snapshot.restore(&mut store, host_mask) {
+        Ok(_) => {
+            if f.reuse_misses.load(Ordering::Relaxed) != 0 {
+                f.reuse_misses.store(0, Ordering::Relaxed);
+            }
+        }
+        Err(reuse::NotRestored::MemoryGrew) => {
+            f.reuse_misses.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        Err(reuse::NotRestored::Broken) => return,
     }
     let state = store.data_mut();
     state.wasi.reset();

@@ -163,6 +163,21 @@ fn grown_memory_drops_the_instance() {
 }
 
 #[test]
+fn a_function_that_always_grows_memory_stops_taking_snapshots() {
+    let x = executor(1);
+    let fresh = observe(&x);
+    for _ in 0..16 {
+        x.call("h", "grow_and_write", vec![], None).unwrap();
+    }
+    // 16 instances in a row could not be put back: new instances take no
+    // snapshot, so even a call that does not grow memory drops its
+    // instance. Every call still sees a fresh state.
+    assert_eq!(observe(&x), fresh);
+    assert_eq!(ready(&x), 0);
+    assert_eq!(observe(&x), fresh);
+}
+
+#[test]
 fn concurrent_calls_each_see_a_fresh_instance() {
     let x = executor(4);
     let fresh = observe(&x);
