@@ -23,6 +23,11 @@
 
 /// Whether `subject` matches the glob `pattern` (case-sensitive).
 pub fn matches(pattern: &[u8], subject: &[u8]) -> bool {
+    // `*` (KEYS *, SCAN MATCH *, a function allowed every key) matches
+    // every non-empty subject (Redis: not the empty one): no matcher run.
+    if pattern == b"*" {
+        return !subject.is_empty();
+    }
     match_impl(pattern, subject, false)
 }
 

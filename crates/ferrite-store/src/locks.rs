@@ -197,6 +197,11 @@ impl Locks {
         self.holders.fetch_sub(1, Ordering::AcqRel);
         drop(table);
         self.released.notify_all();
-        self.version.send_modify(|v| *v = v.wrapping_add(1));
+        // Every `Blocked` subscribes under the table lock, so one that saw
+        // this transaction's locks is counted here; with none, no task
+        // waits and the wake-up (a `notify_waiters`) is skipped.
+        if self.version.receiver_count() > 0 {
+            self.version.send_modify(|v| *v = v.wrapping_add(1));
+        }
     }
 }

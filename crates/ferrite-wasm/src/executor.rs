@@ -1,6 +1,6 @@
 //! [`WasmExecutor`]: loads modules and runs their functions.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::{self, JoinHandle, Thread};
@@ -866,9 +866,15 @@ impl WasmExecutor {
             ))));
         }
         let keyed = keys.is_some();
-        let (scope, mut args) = match keys {
-            Some(keys) => (KeyScope::Keys(keys.clone()), keys),
-            None => (KeyScope::Lazy, Vec::new()),
+        // KEYS then ARGS in one allocation; the keys themselves move into
+        // the scope.
+        let mut args = Vec::with_capacity(numkeys + rest.len());
+        let scope = match keys {
+            Some(keys) => {
+                args.extend(keys.iter().cloned());
+                KeyScope::Keys(keys)
+            }
+            None => KeyScope::Lazy,
         };
         args.extend(rest);
         match self.run_call(keyspace, &f, export, scope, args, numkeys, db, mode, inline) {
