@@ -403,6 +403,35 @@ fn h_arg(mut caller: Caller<'_, HostState>, index: i32) -> wasmtime::Result<i64>
     state.set_result(&arg)
 }
 
+/// `ferrite_arg_read(index, dst, dst_len) -> len`: argument `index`
+/// copied straight to `dst` when it fits in `dst_len` bytes (one host call
+/// per argument instead of `ferrite_arg` + `ferrite_result_read`); when it
+/// does not, nothing is written and the argument is put in the result
+/// buffer as `ferrite_arg` does. `-1` if out of range.
+fn h_arg_read(
+    mut caller: Caller<'_, HostState>,
+    index: i32,
+    dst: i32,
+    dst_len: i32,
+) -> wasmtime::Result<i64> {
+    let memory = mem(&mut caller)?;
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let Some(arg) = usize::try_from(index)
+        .ok()
+        .and_then(|i| state.call.args.get(i))
+    else {
+        return Ok(-1);
+    };
+    let len = arg.len();
+    if len > dst_len as u32 as usize {
+        let arg = arg.clone();
+        return state.set_result(&arg);
+    }
+    // len <= dst_len, a u32
+    memory::slice_mut(data, &mut state.wasi.dirty, dst as u32, len as u32)?.copy_from_slice(arg);
+    Ok(len as i64)
+}
+
 fn h_result_read(
     mut caller: Caller<'_, HostState>,
     dst: i32,
@@ -847,6 +876,7 @@ fn define(linker: &mut Linker<HostState>, name: &str, sig: &str) -> wasmtime::Re
         ("ferrite_argc", ":i") => linker.func_wrap(m, name, h_argc)?,
         ("ferrite_numkeys", ":i") => linker.func_wrap(m, name, h_numkeys)?,
         ("ferrite_arg", "i:I") => linker.func_wrap(m, name, h_arg)?,
+        ("ferrite_arg_read", "iii:I") => linker.func_wrap(m, name, h_arg_read)?,
         ("ferrite_result_read", "ii:i") => linker.func_wrap(m, name, h_result_read)?,
         ("ferrite_return", "ii:") => linker.func_wrap(m, name, h_return)?,
         ("ferrite_return_int", "I:") => linker.func_wrap(m, name, h_return_int)?,

@@ -48,6 +48,24 @@ const SINK: &str = r#"
 (func (export "fail") (call $error (call $buf (i32.const 0)) (call $a (i32.const 0))))
 (func (export "nothing"))
 (func (export "nil") (call $return_nil))
+(func $arg_read_cap (param $cap i32)
+  (local $n i64)
+  (i32.store (i32.const 16384) (i32.const 0x2e2e2e2e))
+  (local.set $n (call $arg_read (i32.const 0) (i32.const 16384) (local.get $cap)))
+  (if (i64.lt_s (local.get $n) (i64.const 0)) (then (call $return_int (local.get $n)) (return)))
+  (if (i64.le_s (local.get $n) (i64.extend_i32_u (local.get $cap)))
+    ;; copied: reply with the bytes at dst
+    (then (call $return (i32.const 16384) (i32.wrap_i64 (local.get $n))))
+    ;; too long: dst untouched ("...." still there), the argument is in the result buffer
+    (else
+      (if (i32.ne (i32.load (i32.const 16384)) (i32.const 0x2e2e2e2e)) (then (unreachable)))
+      (call $ret_result (local.get $n)))))
+(func (export "arg_read_100") (call $arg_read_cap (i32.const 100)))
+(func (export "arg_read_16") (call $arg_read_cap (i32.const 16)))
+(func (export "arg_read_5") (call $arg_read_cap (i32.const 5)))
+(func (export "arg_read_4") (call $arg_read_cap (i32.const 4)))
+(func (export "arg_read_0") (call $arg_read_cap (i32.const 0)))
+(func (export "arg_read_bad_ptr") (drop (call $arg_read (i32.const 0) (i32.const -4) (i32.const 100))))
 (func (export "partial_read")
   (drop (call $arg (i32.const 0)))
   (call $return_int (i64.extend_i32_s (call $result_read (i32.const 16384) (i32.const 2)))))
@@ -245,6 +263,28 @@ fn utilities_time_random_log() {
     assert_eq!(
         call(&x, "log", &["hello from wasm"]).unwrap(),
         WasmValue::I64(0)
+    );
+}
+
+#[test]
+fn arg_read_copies_or_falls_back_to_the_result_buffer() {
+    let (x, _) = sink();
+    let with = |cap: u32, arg: &str| call(&x, &format!("arg_read_{cap}"), &[arg]);
+    // Fits (also exactly): copied to dst in one call.
+    assert_eq!(with(100, "hello").unwrap(), bulk("hello"));
+    assert_eq!(with(5, "hello").unwrap(), bulk("hello"));
+    assert_eq!(with(0, "").unwrap(), bulk(""));
+    // Longer than dst: nothing written, the argument is in the result buffer.
+    assert_eq!(with(4, "hello").unwrap(), bulk("hello"));
+    let big = "x".repeat(10_000);
+    assert_eq!(with(16, &big).unwrap(), bulk(&big));
+    // Out of range.
+    assert_eq!(call(&x, "arg_read_100", &[]).unwrap(), WasmValue::I64(-1));
+    // A bad destination traps like any bad pointer.
+    let err = call(&x, "arg_read_bad_ptr", &["abc"]).unwrap_err();
+    assert!(
+        err.reply_text().starts_with("ERR wasm trap: bad pointer"),
+        "{err:?}"
     );
 }
 

@@ -14,6 +14,7 @@ pub const IMPORTS: &str = r#"
 (import "ferrite" "ferrite_numkeys" (func $numkeys (result i32)))
 (import "ferrite" "ferrite_arg" (func $arg (param i32) (result i64)))
 (import "ferrite" "ferrite_result_read" (func $result_read (param i32 i32) (result i32)))
+(import "ferrite" "ferrite_arg_read" (func $arg_read (param i32 i32 i32) (result i64)))
 (import "ferrite" "ferrite_return" (func $return (param i32 i32)))
 (import "ferrite" "ferrite_return_int" (func $return_int (param i64)))
 (import "ferrite" "ferrite_return_nil" (func $return_nil))

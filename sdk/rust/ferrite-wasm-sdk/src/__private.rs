@@ -71,18 +71,18 @@ impl<const N: usize> ArgStore<N> {
             return Err(Error::ArgumentCount { function, expected: N, got });
         }
         for (index, span) in self.spans.iter_mut().enumerate() {
-            // SAFETY: no pointers are passed.
-            let len = unsafe { sys::ferrite_arg(index as i32) };
+            let room = ARGS_INLINE_BYTES - self.used;
+            let dst = self.inline[self.used..].as_mut_ptr().cast::<u8>();
+            // SAFETY: `dst` points to `room` writable bytes of `inline`; the
+            // host writes the argument there only if it fits in `room`.
+            let len = unsafe { sys::ferrite_arg_read(index as i32, dst, room as i32) };
             assert!(len >= 0, "host reported more arguments than it returns");
-            if len as u64 <= (ARGS_INLINE_BYTES - self.used) as u64 {
-                let dst = self.inline[self.used..].as_mut_ptr().cast::<u8>();
-                // SAFETY: `dst` points to `ARGS_INLINE_BYTES - used >= len`
-                // writable bytes of `inline`; the host writes at most `len`.
-                let copied = unsafe { sys::ferrite_result_read(dst, len as i32) };
-                assert!(copied >= 0 && copied as i64 <= len, "host copied {} bytes", copied);
-                *span = ArgSpan::Inline { start: self.used as u32, len: copied as u32 };
-                self.used += copied as usize;
+            if len as u64 <= room as u64 {
+                *span = ArgSpan::Inline { start: self.used as u32, len: len as u32 };
+                self.used += len as usize;
             } else {
+                // Too long for the stack buffer: the host put it in the
+                // result buffer instead.
                 let bytes = crate::read_result(len).unwrap_or_default();
                 *span = ArgSpan::Heap(self.heap.len() as u32);
                 self.heap.push(bytes);

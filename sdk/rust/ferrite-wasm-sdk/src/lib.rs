@@ -34,7 +34,8 @@
 //! 1. checks that the call got exactly as many arguments (KEYS then ARGS) as
 //!    the function has parameters, else replies
 //!    `ERR function 'name' expects N arguments, got M`;
-//! 2. reads each argument with `ferrite_arg` / `ferrite_result_read` and
+//! 2. reads each argument with `ferrite_arg_read` (into a 256-byte stack
+//!    buffer; a longer one through the result buffer) and
 //!    decodes it with [`FromArg`]: `&str`, `String` (UTF-8), `&[u8]`,
 //!    `Vec<u8>`, `i32`, `i64` (decimal), `f64`, `bool` (`1`/`0`/`true`/`false`).
 //!    A decode error replies `ERR argument 'p' of 'name' …` and the function

@@ -45,6 +45,9 @@ host_functions! {
     pub fn ferrite_arg(index: i32) -> i64;
     /// Copies `min(dst_len, result_len)` bytes of the current result to `dst`; returns the count.
     pub fn ferrite_result_read(dst: *mut u8, dst_len: i32) -> i32;
+    /// Copies argument `index` to `dst` if it fits in `dst_len` bytes, else puts it in the
+    /// result buffer (as `ferrite_arg`); returns its length, `-1` if out of range.
+    pub fn ferrite_arg_read(index: i32, dst: *mut u8, dst_len: i32) -> i64;
     /// Sets a bulk-string reply.
     pub fn ferrite_return(ptr: *const u8, len: i32);
     /// Sets an integer reply.
