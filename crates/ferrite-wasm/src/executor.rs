@@ -1338,8 +1338,10 @@ fn put_back(
     }
     let state = store.data_mut();
     state.wasi.reset();
+    // Nothing of the call stays with the idle instance (a result buffer
+    // can be large).
     state.call.args = Vec::new();
-    state.call.result.clear();
+    state.call.result = Vec::new();
     state.call.reply = None;
     let mut ready = f.pool.ready.lock();
     if ready.len() < f.pool_max {
