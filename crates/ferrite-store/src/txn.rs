@@ -99,9 +99,35 @@ impl UndoLog {
     }
 }
 
+/// The keys a transaction declared (`KEYS …`): the keys its commands may
+/// touch. A few are scanned (no hashing, no set to build per transaction);
+/// past [`DeclaredKeys::SCAN_MAX`] they are hashed.
+pub(crate) struct DeclaredKeys {
+    keys: Vec<Bytes>,
+    set: Option<HashSet<Bytes>>,
+}
+
+impl DeclaredKeys {
+    /// Most keys checked by a linear scan.
+    const SCAN_MAX: usize = 8;
+
+    fn new(keys: Vec<Bytes>) -> DeclaredKeys {
+        let set = (keys.len() > Self::SCAN_MAX).then(|| keys.iter().cloned().collect());
+        DeclaredKeys { keys, set }
+    }
+
+    /// Whether `key` is declared.
+    pub(crate) fn contains(&self, key: &[u8]) -> bool {
+        match &self.set {
+            Some(set) => set.contains(key),
+            None => self.keys.iter().any(|k| k.as_ref() == key),
+        }
+    }
+}
+
 /// What a [`crate::Ctx`] needs from the running transaction.
 pub(crate) struct TxnCtx<'t> {
-    pub(crate) declared: Option<&'t HashSet<Bytes>>,
+    pub(crate) declared: Option<&'t DeclaredKeys>,
     pub(crate) undo: &'t mut UndoLog,
     /// Effects of the transaction's commands so far, appended as one group
     /// at commit.
@@ -133,7 +159,7 @@ pub struct Txn<'s> {
     id: TxnId,
     db: usize,
     mode: TxnMode,
-    declared: Option<HashSet<Bytes>>,
+    declared: Option<DeclaredKeys>,
     /// Whether the lock table holds something for this txn.
     holding: bool,
     /// Lazy scope: take everything at the first key access.
@@ -156,16 +182,13 @@ impl<'s> Txn<'s> {
         deadline: Option<Instant>,
     ) -> Txn<'s> {
         let id = store.locks().new_id();
-        let declared = match scope {
-            Scope::Keys(keys) => Some(keys.iter().cloned().collect()),
-            _ => None,
-        };
         Txn {
             store,
             id,
             db,
             mode,
-            declared,
+            // Set from the scope once the locks are taken (`declare`).
+            declared: None,
             holding: false,
             lazy: matches!(scope, Scope::Lazy),
             deadline,
@@ -177,6 +200,13 @@ impl<'s> Txn<'s> {
             effects: Vec::new(),
             protocol: Protocol::Resp2,
             finished: false,
+        }
+    }
+
+    /// Moves a [`Scope::Keys`] scope's keys into the transaction.
+    fn declare(&mut self, scope: Scope) {
+        if let Scope::Keys(keys) = scope {
+            self.declared = Some(DeclaredKeys::new(keys));
         }
     }
 
@@ -209,6 +239,7 @@ impl<'s> Txn<'s> {
             }
             txn.holding = true;
         }
+        txn.declare(scope);
         txn.now_ms = txn.store.now_ms();
         Ok(txn)
     }
@@ -265,6 +296,7 @@ impl<'s> Txn<'s> {
             }
             txn.holding = true;
         }
+        txn.declare(scope);
         txn.now_ms = txn.store.now_ms();
         Ok(txn)
     }
@@ -468,6 +500,33 @@ mod tests {
 
     use crate::tests::argv;
     use crate::{Scope, Store, StoreConfig, TxnMode};
+
+    /// Declared keys are scanned up to `DeclaredKeys::SCAN_MAX` and hashed
+    /// past it: either way exactly the declared keys are usable.
+    #[test]
+    fn declared_keys_are_checked_by_scan_and_by_set() {
+        for n in [1usize, 8, 9, 40] {
+            let s = Store::new(StoreConfig::default());
+            let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut txn = s
+                .begin(0, Scope::Keys(argv(&names)), TxnMode::ReadWrite, deadline)
+                .unwrap();
+            for k in &names {
+                let reply = txn.execute(&argv(&["SET", k, "v"]));
+                assert_eq!(reply, crate::reply::ok(), "{n} keys: {k}");
+            }
+            for k in ["k", "k1x", "x", ""] {
+                let reply = txn.execute(&argv(&["SET", k, "v"]));
+                assert!(
+                    matches!(&reply, ferrite_protocol::Frame::Error(e) if e.ends_with(b"is not declared in KEYS")),
+                    "{n} keys: {k}: {reply:?}"
+                );
+            }
+            txn.commit();
+        }
+    }
 
     /// Past `UNDO_SCAN_MAX` keys the undo log switches from a scan to an
     /// index: keys changed again after the switch, in two databases, and a
