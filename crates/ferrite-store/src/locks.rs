@@ -1,7 +1,7 @@
 //! Logical locks held by transactions ([`crate::Txn`]), and the waiters of
 //! ordinary commands blocked by them ([`Blocked`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -38,7 +38,6 @@ pub(crate) type TxnId = u64;
 
 #[derive(Default)]
 struct Table {
-    next_id: TxnId,
     /// The transaction holding the whole keyspace.
     exclusive: Option<TxnId>,
     /// Transactions waiting for the whole keyspace (new key locks wait behind them).
@@ -74,6 +73,8 @@ pub(crate) struct Locks {
     version: watch::Sender<u64>,
     /// Number of transactions holding anything (fast path for `execute`).
     holders: AtomicUsize,
+    /// Last transaction id handed out (no table lock to take one).
+    last_id: AtomicU64,
 }
 
 impl Locks {
@@ -83,13 +84,12 @@ impl Locks {
             released: Condvar::new(),
             version: watch::Sender::new(0),
             holders: AtomicUsize::new(0),
+            last_id: AtomicU64::new(0),
         }
     }
 
     pub(crate) fn new_id(&self) -> TxnId {
-        let mut table = self.table.lock();
-        table.next_id += 1;
-        table.next_id
+        self.last_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Whether any transaction holds anything now. Callers hold the shard
@@ -125,7 +125,9 @@ impl Locks {
                     return false;
                 }
                 for key in keys.iter() {
-                    table.keys.insert(Bytes::copy_from_slice(key), id);
+                    // A reference to the caller's bytes, held only until
+                    // the transaction ends.
+                    table.keys.insert(key.clone(), id);
                 }
                 true
             }
