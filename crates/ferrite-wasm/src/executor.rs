@@ -1237,6 +1237,21 @@ fn set_budget(store: &mut Store<HostState>, limits: &ResourceLimits) -> Result<(
 
 /// A ready instance of `f`; `started` is now (the caller's clock reading).
 fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, WasmError> {
+    let reusing = f.plan.is_some() && f.reuse_misses.load(Ordering::Relaxed) < REUSE_MISSES_MAX;
+    instantiate_with(inner, f, started, reusing)
+}
+
+/// [`instantiate`]; `reusing`: take a snapshot, after running a reactor's
+/// `_initialize` once (the state every call then starts from, as on a fresh
+/// instance that ran it). If `_initialize` fails here, the instance is
+/// dropped and a new one without a snapshot is made: the call runs
+/// `_initialize` itself and reports its failure as before.
+fn instantiate_with(
+    inner: &Inner,
+    f: &Function,
+    started: Instant,
+    reusing: bool,
+) -> Result<Ready, WasmError> {
     let config = f.config.lock().clone();
     let deadline = started + config.limits.max_time;
     let state = HostState {
@@ -1246,6 +1261,7 @@ fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, W
         instance: None,
         alloc_handle: f.alloc_handle,
         sdk_entry: None,
+        initialized: false,
         call: CallState {
             permissions: config.permissions.clone(),
             read_only: true,
@@ -1295,7 +1311,22 @@ fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, W
         .as_ref()
         .and_then(|h| instance.get_module_export(&mut store, h))
         .and_then(wasmtime::Extern::into_memory);
-    let reusing = f.reuse_misses.load(Ordering::Relaxed) < REUSE_MISSES_MAX;
+    if reusing && f.has_initialize {
+        store.data_mut().memory = memory;
+        let init = instance
+            .get_typed_func::<(), ()>(&mut store, "_initialize")
+            .and_then(|init| init.call(&mut store, ()));
+        let state = store.data_mut();
+        state.wasi.finish();
+        state.wasi.reset();
+        if let Err(e) = init {
+            tracing::debug!(target: "ferrite::wasm", function = &*f.name, "_initialize at instantiation failed ({e:#}); left to the call");
+            drop(store);
+            return instantiate_with(inner, f, started, false);
+        }
+        state.initialized = true;
+        set_budget(&mut store, &config.limits)?;
+    }
     let snapshot = f.plan.as_ref().filter(|_| reusing).and_then(|plan| {
         let mut image = f.image.lock();
         let snapshot = reuse::Snapshot::take(&mut store, &instance, memory, plan, image.as_ref());
@@ -1433,7 +1464,7 @@ fn run_entry(
     };
     let classify_reply =
         |store: &mut Store<HostState>| store.data_mut().call.reply.take().unwrap_or(Frame::Null);
-    if f.has_initialize {
+    if f.has_initialize && !store.data().initialized {
         let init = instance
             .get_typed_func::<(), ()>(&mut *store, "_initialize")
             .map_err(|e| WasmError::Internal(format!("ERR _initialize: {e}")))?;

@@ -208,6 +208,9 @@ pub(crate) struct HostState {
     /// in the function's exports), typed: a reused instance calls it again
     /// without an export lookup or a dynamic type check.
     pub(crate) sdk_entry: Option<(usize, wasmtime::TypedFunc<(), ()>)>,
+    /// The reactor's `_initialize` already ran on this instance (before its
+    /// snapshot): calls skip it.
+    pub(crate) initialized: bool,
     pub(crate) call: CallState,
     pub(crate) limiter: Limiter,
     pub(crate) wasi: crate::wasi::WasiCtx,

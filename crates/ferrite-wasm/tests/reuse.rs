@@ -223,3 +223,71 @@ fn a_module_the_rewrite_does_not_cover_gets_a_fresh_instance_per_call() {
         assert_eq!(x.info("d").unwrap().ready_instances, 0);
     }
 }
+
+/// A reactor: `_initialize` burns 50,000 loop iterations of fuel and
+/// leaves a mark in memory and in a global.
+const REACTOR: &str = r#"(module
+  (memory (export "memory") 1)
+  (global $inits (mut i32) (i32.const 0))
+  (func (export "_initialize")
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 50000))))
+    (global.set $inits (i32.add (global.get $inits) (i32.const 1)))
+    (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1))))
+  (func (export "seen") (result i32)
+    ;; what this call sees of _initialize, then scribble over it
+    (local $r i32)
+    (local.set $r (i32.add (i32.mul (global.get $inits) (i32.const 10)) (i32.load (i32.const 64))))
+    (global.set $inits (i32.const 99))
+    (i32.store (i32.const 64) (i32.const 99))
+    (local.get $r)))"#;
+
+#[test]
+fn a_reactor_initializes_once_per_instance_and_every_call_sees_it_done_once() {
+    let store = Arc::new(Store::new(StoreConfig::default()));
+    let x = WasmExecutor::builder()
+        .pool_size(0, 1)
+        .keyspace(store)
+        .build()
+        .unwrap();
+    x.load("r", module(REACTOR), Some(all())).unwrap();
+    for _ in 0..20 {
+        // One run of _initialize: the global and the memory cell are 1.
+        assert_eq!(
+            x.call("r", "seen", vec![], None).unwrap(),
+            WasmValue::I64(11)
+        );
+    }
+    // _initialize ran when the instance was made, not in the calls: their
+    // fuel is far below one run of its loop.
+    let stats = x.stats("r").unwrap();
+    assert_eq!(stats.invocations, 20);
+    assert!(
+        stats.fuel_consumed / 20 < 10_000,
+        "fuel per call {}",
+        stats.fuel_consumed / 20
+    );
+}
+
+#[test]
+fn a_failing_initialize_is_reported_by_the_call_as_before() {
+    let store = Arc::new(Store::new(StoreConfig::default()));
+    let x = WasmExecutor::builder()
+        .pool_size(0, 1)
+        .keyspace(store)
+        .build()
+        .unwrap();
+    let wasm = module(
+        r#"(module
+        (memory (export "memory") 1)
+        (func (export "_initialize") (unreachable))
+        (func (export "f") (result i32) (i32.const 1)))"#,
+    );
+    x.load("bad", wasm, Some(all())).unwrap();
+    for _ in 0..3 {
+        let err = x.call("bad", "f", vec![], None).unwrap_err();
+        assert!(matches!(err, WasmError::Trap { .. }), "{err:?}");
+    }
+}
