@@ -394,13 +394,14 @@ fn h_numkeys(caller: Caller<'_, HostState>) -> i32 {
     caller.data().call.numkeys as i32
 }
 
+/// Argument `index` of the call, if in range.
+fn arg_at(call: &CallState, index: i32) -> Option<&Bytes> {
+    usize::try_from(index).ok().and_then(|i| call.args.get(i))
+}
+
 fn h_arg(mut caller: Caller<'_, HostState>, index: i32) -> wasmtime::Result<i64> {
     let state = caller.data_mut();
-    let Some(arg) = usize::try_from(index)
-        .ok()
-        .and_then(|i| state.call.args.get(i))
-        .cloned()
-    else {
+    let Some(arg) = arg_at(&state.call, index).cloned() else {
         return Ok(-1);
     };
     state.set_result(&arg)
@@ -419,10 +420,7 @@ fn h_arg_read(
 ) -> wasmtime::Result<i64> {
     let memory = mem(&mut caller)?;
     let (data, state) = memory.data_and_store_mut(&mut caller);
-    let Some(arg) = usize::try_from(index)
-        .ok()
-        .and_then(|i| state.call.args.get(i))
-    else {
+    let Some(arg) = arg_at(&state.call, index) else {
         return Ok(-1);
     };
     let len = arg.len();

@@ -85,13 +85,19 @@ const HOSTILE: &str = r#"(module
     (memory.size))
 )"#;
 
-fn executor(max_instances: usize) -> WasmExecutor {
+/// An executor that keeps no ready instance of its own (the keeper never
+/// refills the pool), so `ready_instances` shows what calls put back.
+fn bare_executor(max_instances: usize) -> WasmExecutor {
     let store = Arc::new(Store::new(StoreConfig::default()));
-    let x = WasmExecutor::builder()
+    WasmExecutor::builder()
         .pool_size(0, max_instances)
         .keyspace(store)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn executor(max_instances: usize) -> WasmExecutor {
+    let x = bare_executor(max_instances);
     x.load("h", module(HOSTILE), Some(all())).unwrap();
     x
 }
@@ -199,12 +205,7 @@ fn concurrent_calls_each_see_a_fresh_instance() {
 
 #[test]
 fn a_module_the_rewrite_does_not_cover_gets_a_fresh_instance_per_call() {
-    let store = Arc::new(Store::new(StoreConfig::default()));
-    let x = WasmExecutor::builder()
-        .pool_size(0, 1)
-        .keyspace(store)
-        .build()
-        .unwrap();
+    let x = bare_executor(1);
     // data.drop changes instance state no snapshot restores.
     let wasm = module(
         r#"(module
@@ -246,12 +247,7 @@ const REACTOR: &str = r#"(module
 
 #[test]
 fn a_reactor_initializes_once_per_instance_and_every_call_sees_it_done_once() {
-    let store = Arc::new(Store::new(StoreConfig::default()));
-    let x = WasmExecutor::builder()
-        .pool_size(0, 1)
-        .keyspace(store)
-        .build()
-        .unwrap();
+    let x = bare_executor(1);
     x.load("r", module(REACTOR), Some(all())).unwrap();
     for _ in 0..20 {
         // One run of _initialize: the global and the memory cell are 1.
@@ -273,12 +269,7 @@ fn a_reactor_initializes_once_per_instance_and_every_call_sees_it_done_once() {
 
 #[test]
 fn a_failing_initialize_is_reported_by_the_call_as_before() {
-    let store = Arc::new(Store::new(StoreConfig::default()));
-    let x = WasmExecutor::builder()
-        .pool_size(0, 1)
-        .keyspace(store)
-        .build()
-        .unwrap();
+    let x = bare_executor(1);
     let wasm = module(
         r#"(module
         (memory (export "memory") 1)
