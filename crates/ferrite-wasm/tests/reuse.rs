@@ -282,3 +282,107 @@ fn a_failing_initialize_is_reported_by_the_call_as_before() {
         assert!(matches!(err, WasmError::Trap { .. }), "{err:?}");
     }
 }
+
+/// Random modules: each `scribble` is a random sequence of stores of every
+/// type (at random addresses, many near chunk ends and the end of memory,
+/// with random offsets), bulk operations and global writes. After each
+/// call the next one must see the fresh state. Seeded: a failure names its
+/// seed.
+#[test]
+fn random_writes_never_survive_a_call() {
+    use rand::{Rng, SeedableRng};
+    const MEMORY_BYTES: u32 = 3 * 65536; // 4 KiB chunks
+    for seed in 0..40u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut body = String::new();
+        let addr = |rng: &mut rand::rngs::StdRng, width: u32| -> (u32, u32) {
+            // (address, offset) with address + offset + width <= memory
+            let end = match rng.random_range(0..3) {
+                0 => rng.random_range(width..=MEMORY_BYTES),
+                1 => {
+                    let chunk = rng.random_range(1..48u32) * 4096;
+                    (chunk + rng.random_range(0..2 * width)).clamp(width, MEMORY_BYTES)
+                }
+                _ => MEMORY_BYTES - rng.random_range(0..width),
+            };
+            let ea = end - width;
+            let offset = rng.random_range(0..=ea.min(70_000));
+            (ea - offset, offset)
+        };
+        for _ in 0..rng.random_range(1..40) {
+            let op = rng.random_range(0..12);
+            let line = match op {
+                0..=9 => {
+                    let (store, width, value) = [
+                        ("i32.store", 4, "(i32.const -1)"),
+                        ("i32.store8", 1, "(i32.const 7)"),
+                        ("i32.store16", 2, "(i32.const 7)"),
+                        ("i64.store", 8, "(i64.const -1)"),
+                        ("i64.store8", 1, "(i64.const 9)"),
+                        ("i64.store16", 2, "(i64.const 9)"),
+                        ("i64.store32", 4, "(i64.const 9)"),
+                        ("f32.store", 4, "(f32.const 2.5)"),
+                        ("f64.store", 8, "(f64.const 2.5)"),
+                        ("v128.store", 16, "(v128.const i64x2 -1 5)"),
+                    ][op as usize];
+                    let (a, off) = addr(&mut rng, width);
+                    format!("({store} offset={off} (i32.const {a}) {value})")
+                }
+                10 => {
+                    let len = rng.random_range(0..9000u32);
+                    let (a, _) = addr(&mut rng, len.max(1));
+                    format!(
+                        "(memory.fill (i32.const {a}) (i32.const 0x5a) (i32.const {}))",
+                        len.min(MEMORY_BYTES - a)
+                    )
+                }
+                _ => {
+                    let len = rng.random_range(0..9000u32);
+                    let (a, _) = addr(&mut rng, len.max(1));
+                    let src = rng.random_range(0..=MEMORY_BYTES - len.min(MEMORY_BYTES - a));
+                    format!(
+                        "(memory.copy (i32.const {a}) (i32.const {src}) (i32.const {}))",
+                        len.min(MEMORY_BYTES - a)
+                    )
+                }
+            };
+            body.push_str(&line);
+            body.push('\n');
+        }
+        let wat = format!(
+            r#"(module
+  (memory (export "memory") 3)
+  (global $g (mut i64) (i64.const 5))
+  (data (i32.const 0) "start of memory")
+  (data (i32.const 4090) "across a chunk end")
+  (data (i32.const 196600) "the end")
+  (func $observe (export "observe") (result i64)
+    (local $i i32) (local $h i64)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.mul (memory.size) (i32.const 65536))))
+      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                             (i64.const 0x100000001b3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i64.add (local.get $h) (global.get $g)))
+  (func (export "scribble") (result i64)
+    {body}
+    (global.set $g (i64.const -77))
+    (call $observe)))"#
+        );
+        let x = bare_executor(1);
+        x.load("r", module(&wat), Some(all())).unwrap();
+        let fresh = x.call("r", "observe", vec![], None).unwrap();
+        for round in 0..3 {
+            let dirty = x.call("r", "scribble", vec![], None).unwrap();
+            assert_ne!(dirty, fresh, "seed {seed}: scribble changed nothing");
+            assert_eq!(
+                x.call("r", "observe", vec![], None).unwrap(),
+                fresh,
+                "seed {seed} round {round}:\n{body}"
+            );
+            assert_eq!(x.info("r").unwrap().ready_instances, 1, "seed {seed}");
+        }
+    }
+}
