@@ -184,6 +184,7 @@ pub fn is_reserved(name: &str) -> bool {
         "memory",
         "_start",
         "_initialize",
+        "ferrite_init",
         "ferrite_alloc",
         "ferrite_free",
         "malloc",
@@ -439,6 +440,7 @@ mod tests {
         for n in [
             "_start",
             "_initialize",
+            "ferrite_init",
             "__new",
             "cabi_realloc",
             "asyncify_start",

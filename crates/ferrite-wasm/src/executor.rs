@@ -396,6 +396,8 @@ struct Function {
     alloc_handle: Option<wasmtime::ModuleExport>,
     imports: Imports,
     has_initialize: bool,
+    /// Exports `ferrite_init: () -> ()` (run like `_initialize`, after it).
+    has_ferrite_init: bool,
     assemblyscript: bool,
     config: Mutex<Arc<FunctionConfig>>,
     stats: FunctionStats,
@@ -625,6 +627,7 @@ impl WasmExecutor {
             image: Mutex::new(None),
             reuse_misses: AtomicU32::new(0),
             has_initialize: has_export_func("_initialize", ":"),
+            has_ferrite_init: has_export_func("ferrite_init", ":"),
             assemblyscript: has_export_func("__new", "ii:i"),
             export_handles: exports
                 .iter()
@@ -1311,11 +1314,9 @@ fn instantiate_with(
         .as_ref()
         .and_then(|h| instance.get_module_export(&mut store, h))
         .and_then(wasmtime::Extern::into_memory);
-    if reusing && f.has_initialize {
+    if reusing && (f.has_initialize || f.has_ferrite_init) {
         store.data_mut().memory = memory;
-        let init = instance
-            .get_typed_func::<(), ()>(&mut store, "_initialize")
-            .and_then(|init| init.call(&mut store, ()));
+        let init = run_inits(&mut store, &instance, f);
         let state = store.data_mut();
         state.wasi.finish();
         state.wasi.reset();
@@ -1449,7 +1450,28 @@ fn acquire_slot(f: &Function, deadline: Instant, timeout_ms: u64) -> Result<Slot
     }
 }
 
-/// Calls `_initialize` (reactors) and then the export.
+/// Runs the module's initializers: `_initialize` (WASI reactors), then
+/// `ferrite_init` (e.g. the Rust SDK's panic hook).
+fn run_inits(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    f: &Function,
+) -> wasmtime::Result<()> {
+    for (name, present) in [
+        ("_initialize", f.has_initialize),
+        ("ferrite_init", f.has_ferrite_init),
+    ] {
+        if present {
+            instance
+                .get_typed_func::<(), ()>(&mut *store, name)?
+                .call(&mut *store, ())?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls the initializers ([`run_inits`]) unless they already ran on this
+/// instance, and then the export.
 fn run_entry(
     store: &mut Store<HostState>,
     instance: &wasmtime::Instance,
@@ -1464,11 +1486,8 @@ fn run_entry(
     };
     let classify_reply =
         |store: &mut Store<HostState>| store.data_mut().call.reply.take().unwrap_or(Frame::Null);
-    if f.has_initialize && !store.data().initialized {
-        let init = instance
-            .get_typed_func::<(), ()>(&mut *store, "_initialize")
-            .map_err(|e| WasmError::Internal(format!("ERR _initialize: {e}")))?;
-        if let Err(e) = init.call(&mut *store, ()) {
+    if (f.has_initialize || f.has_ferrite_init) && !store.data().initialized {
+        if let Err(e) = run_inits(store, instance, f) {
             classify(e)?;
             return Ok(classify_reply(store));
         }

@@ -386,3 +386,41 @@ fn random_writes_never_survive_a_call() {
         }
     }
 }
+
+/// `_initialize` then `ferrite_init`, once before every call's entry: on a
+/// reused instance (before its snapshot) and on a fresh one per call (a
+/// module the rewrite does not cover, with `data.drop`).
+#[test]
+fn ferrite_init_runs_after_initialize_once_per_call_state() {
+    for covered in [true, false] {
+        let drop_data = if covered { "" } else { "(data.drop $d)" };
+        let wasm = module(&format!(
+            r#"(module
+            (memory (export "memory") 1)
+            (data $d "x")
+            (global $g (mut i32) (i32.const 0))
+            (func (export "_initialize") (global.set $g (i32.const 1)))
+            (func (export "ferrite_init")
+              (global.set $g (i32.add (i32.mul (global.get $g) (i32.const 10)) (i32.const 2))))
+            (func (export "f") (result i32)
+              {drop_data}
+              (global.get $g)))"#
+        ));
+        let x = bare_executor(1);
+        x.load("i", wasm, Some(all())).unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                x.call("i", "f", vec![], None).unwrap(),
+                WasmValue::I64(12),
+                "covered: {covered}"
+            );
+        }
+        assert_eq!(
+            x.info("i").unwrap().ready_instances,
+            usize::from(covered),
+            "covered: {covered}"
+        );
+        // Neither initializer is callable.
+        assert!(x.call("i", "ferrite_init", vec![], None).is_err());
+    }
+}

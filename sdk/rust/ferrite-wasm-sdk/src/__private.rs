@@ -26,6 +26,14 @@ pub fn enter() {
     });
 }
 
+/// Run by the host once per instance before the first call (docs/abi.md,
+/// `ferrite_init`): a reused instance then starts every call with the hook
+/// already installed, and the call writes none of the statics behind it.
+#[no_mangle]
+pub extern "C" fn ferrite_init() {
+    enter();
+}
+
 /// Bytes of arguments an [`ArgStore`] keeps on the stack; longer ones (and
 /// the rest once this is full) go to the heap.
 pub const ARGS_INLINE_BYTES: usize = 256;
