@@ -1030,6 +1030,10 @@ impl WasmExecutor {
             snapshot,
         } = match popped {
             Some(r) => r,
+            // A new instance would run the module's initializers, which are
+            // not bounded by the inline budget: not on an I/O thread (the
+            // instance is put back for the inline calls after it).
+            None if inline && initializes_at_instantiation(f) => return Run::Deferred(args),
             None => match instantiate(&self.inner, f, started) {
                 Ok(r) => r,
                 Err(e) => return Run::Done(Err(fail(e))),
@@ -1238,17 +1242,29 @@ fn set_budget(store: &mut Store<HostState>, limits: &ResourceLimits) -> Result<(
     Ok(())
 }
 
-/// A ready instance of `f`; `started` is now (the caller's clock reading).
-fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, WasmError> {
-    let reusing = f.plan.is_some() && f.reuse_misses.load(Ordering::Relaxed) < REUSE_MISSES_MAX;
-    instantiate_with(inner, f, started, reusing)
+/// Whether new instances of `f` are reused (take a snapshot).
+fn reusing(f: &Function) -> bool {
+    f.plan.is_some() && f.reuse_misses.load(Ordering::Relaxed) < REUSE_MISSES_MAX
 }
 
-/// [`instantiate`]; `reusing`: take a snapshot, after running a reactor's
-/// `_initialize` once (the state every call then starts from, as on a fresh
-/// instance that ran it). If `_initialize` fails here, the instance is
-/// dropped and a new one without a snapshot is made: the call runs
-/// `_initialize` itself and reports its failure as before.
+/// Whether making an instance of `f` runs its initializers (see
+/// [`instantiate_with`]).
+fn initializes_at_instantiation(f: &Function) -> bool {
+    (f.has_initialize || f.has_ferrite_init) && reusing(f)
+}
+
+/// A ready instance of `f`; `started` is now (the caller's clock reading).
+fn instantiate(inner: &Inner, f: &Function, started: Instant) -> Result<Ready, WasmError> {
+    instantiate_with(inner, f, started, reusing(f))
+}
+
+/// [`instantiate`]; `reusing`: take a snapshot, after running the module's
+/// initializers once (the state every call then starts from, as on a fresh
+/// instance that ran them). If they fail here, the instance is dropped, the
+/// function stops reusing instances (so a failing or endless initializer
+/// costs this once, not per instance), and a new instance without a
+/// snapshot is made: the call runs the initializers itself and reports
+/// their failure as before.
 fn instantiate_with(
     inner: &Inner,
     f: &Function,
@@ -1321,7 +1337,8 @@ fn instantiate_with(
         state.wasi.finish();
         state.wasi.reset();
         if let Err(e) = init {
-            tracing::debug!(target: "ferrite::wasm", function = &*f.name, "_initialize at instantiation failed ({e:#}); left to the call");
+            tracing::info!(target: "ferrite::wasm", function = &*f.name, "initializer failed at instantiation ({e:#}); a fresh instance per call from now on");
+            f.reuse_misses.store(REUSE_MISSES_MAX, Ordering::Relaxed);
             drop(store);
             return instantiate_with(inner, f, started, false);
         }
@@ -1330,7 +1347,7 @@ fn instantiate_with(
     }
     let snapshot = f.plan.as_ref().filter(|_| reusing).and_then(|plan| {
         let mut image = f.image.lock();
-        let snapshot = reuse::Snapshot::take(&mut store, &instance, memory, plan, image.as_ref());
+        let snapshot = reuse::Snapshot::take(&mut store, &instance, plan, image.as_ref());
         if image.is_none() {
             *image = snapshot.as_ref().and_then(|s| s.image().cloned());
         }

@@ -208,8 +208,8 @@ pub(crate) struct HostState {
     /// in the function's exports), typed: a reused instance calls it again
     /// without an export lookup or a dynamic type check.
     pub(crate) sdk_entry: Option<(usize, wasmtime::TypedFunc<(), ()>)>,
-    /// The reactor's `_initialize` already ran on this instance (before its
-    /// snapshot): calls skip it.
+    /// The module's initializers (`_initialize`, `ferrite_init`) already
+    /// ran on this instance (before its snapshot): calls skip them.
     pub(crate) initialized: bool,
     pub(crate) call: CallState,
     pub(crate) limiter: Limiter,

@@ -15,21 +15,27 @@
 //!   and at least [`CHUNK_BYTES_MIN`], so the 64 bits cover the initial
 //!   memory.
 //! * Every mutable global is exported (as `__ferrite_global_<index>`), so
-//!   that the host can restore it, exported or not (`__stack_pointer`).
+//!   that the host can restore it, exported or not (`__stack_pointer`); the
+//!   memory is exported as `__ferrite_memory`, whatever the module calls it.
 //!
 //! After a call the executor copies the marked chunks back from an image of
 //! the memory taken right after instantiation ([`Snapshot`]), with
 //! [`STRADDLE_BYTES`] more past each chunk for a store that crosses a chunk
 //! end, restores the globals and clears the mask. Host writes into guest
 //! memory (arguments, results) set the same bits through
-//! [`DirtyChunks::mark`]. An instance whose memory grew, or whose call failed,
-//! is dropped instead (the next call gets a fresh one).
+//! [`DirtyChunks::mark`]. An instance whose memory grew, or whose call
+//! trapped or hit a limit, is dropped instead (the next call gets a fresh
+//! one).
 //!
 //! Modules outside what the rewrite covers completely are not rewritten and
 //! get a fresh instance per call, as before: modules that use threads
 //! (atomics), GC, exceptions, stack switching, memory control, several or
 //! 64-bit memories, or instructions that change tables or drop segments
 //! (`table.set/grow/fill/copy/init`, `elem.drop`, `data.drop`).
+//!
+//! The module's initializers (`_initialize`, `ferrite_init`) run once per
+//! instance before the snapshot (see the executor), so calls start from
+//! the state right after them.
 //!
 //! The added instructions consume fuel like the guest's own (about 12 units
 //! per store).
@@ -43,6 +49,8 @@ use wasmtime::{AsContextMut, Global, Memory, Val};
 
 /// Export name of the dirty-chunk mask global.
 pub(crate) const DIRTY_EXPORT: &str = "__ferrite_dirty";
+/// Export name of the module's memory.
+pub(crate) const MEMORY_EXPORT: &str = "__ferrite_memory";
 /// Export name prefix of the module's mutable globals.
 pub(crate) const GLOBAL_EXPORT_PREFIX: &str = "__ferrite_global_";
 /// Smallest chunk, in bytes (a power of two).
@@ -60,6 +68,8 @@ pub(crate) struct Plan {
     pub chunk_shift: u32,
     /// Export names of the module's mutable globals, in index order.
     pub globals: Vec<String>,
+    /// The module defines a memory (exported as [`MEMORY_EXPORT`]).
+    pub memory: bool,
 }
 
 /// A module rewritten for reuse.
@@ -102,11 +112,12 @@ impl DirtyChunks {
     }
 }
 
-/// Rewrites `wasm` for reuse, or says why it is not rewritten. `wasm` must
-/// have been validated by the engine already.
+/// Rewrites `wasm` for reuse, or says why it is not rewritten (it validates
+/// `wasm` itself, with only the features the rewrite covers).
 pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten, &'static str> {
     let survey = Survey::of(wasm)?;
     let chunk_shift = survey.chunk_shift();
+    let memory = survey.memories == 1;
     let mut rewriter = Rewriter {
         survey,
         chunk_shift,
@@ -117,7 +128,10 @@ pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten, &'static str> {
     let mut module = wasm_encoder::Module::new();
     rewriter
         .parse_core_module(&mut module, Parser::new(0), wasm)
-        .map_err(|_| "the module could not be re-encoded")?;
+        .map_err(|e| match e {
+            reencode::Error::UserError(why) => why,
+            _ => "the module could not be re-encoded",
+        })?;
     let globals = rewriter
         .survey
         .mutable_globals
@@ -129,6 +143,7 @@ pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten, &'static str> {
         plan: Plan {
             chunk_shift,
             globals,
+            memory,
         },
     })
 }
@@ -146,6 +161,8 @@ struct Survey {
     mutable_globals: Vec<u32>,
     /// Initial size of the module's memory in bytes (0: none).
     memory_bytes: u64,
+    /// Memories the module defines (imported ones are refused).
+    memories: u32,
     has_global_section: bool,
     has_export_section: bool,
     /// Whether any function stores a `v128`.
@@ -170,7 +187,6 @@ impl Survey {
             .validate_all(wasm)
             .map_err(|_| "it uses a feature the rewrite does not cover")?;
         let mut s = Survey::default();
-        let mut memories = 0u32;
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(|_| "malformed")? {
                 Payload::TypeSection(reader) => {
@@ -201,7 +217,7 @@ impl Survey {
                 Payload::MemorySection(reader) => {
                     for memory in reader {
                         let memory = memory.map_err(|_| "malformed")?;
-                        memories += 1;
+                        s.memories += 1;
                         let page = 1u64 << memory.page_size_log2.unwrap_or(16);
                         s.memory_bytes = memory.initial.saturating_mul(page);
                     }
@@ -241,7 +257,7 @@ impl Survey {
                 _ => {}
             }
         }
-        if memories > 1 {
+        if s.memories > 1 {
             return Err("it has several memories");
         }
         Ok(s)
@@ -331,6 +347,9 @@ impl Rewriter {
 
     fn add_exports(&mut self, exports: &mut wasm_encoder::ExportSection) {
         exports.export(DIRTY_EXPORT, ExportKind::Global, self.mask_global());
+        if self.survey.memories == 1 {
+            exports.export(MEMORY_EXPORT, ExportKind::Memory, 0);
+        }
         for &g in &self.survey.mutable_globals {
             exports.export(&format!("{GLOBAL_EXPORT_PREFIX}{g}"), ExportKind::Global, g);
         }
@@ -404,7 +423,8 @@ impl Rewriter {
 }
 
 impl Reencode for Rewriter {
-    type Error = std::convert::Infallible;
+    /// Why the module is not rewritten after all.
+    type Error = &'static str;
 
     fn parse_global_section(
         &mut self,
@@ -452,15 +472,29 @@ impl Reencode for Rewriter {
         code: &mut wasm_encoder::CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        let ty = self.survey.defined_func_types[self.next_body];
+        // Validation made these consistent; a mismatch is refused, not
+        // indexed.
+        let inconsistent = || reencode::Error::UserError("inconsistent function types");
+        let ty = *self
+            .survey
+            .defined_func_types
+            .get(self.next_body)
+            .ok_or_else(inconsistent)?;
         self.next_body += 1;
-        let mut next_local = self.survey.type_params[ty as usize];
+        let mut next_local = *self
+            .survey
+            .type_params
+            .get(ty as usize)
+            .ok_or_else(inconsistent)?;
         let mut locals = Vec::new();
         for pair in func.get_locals_reader()? {
             let (count, ty) = pair?;
-            next_local += count;
+            next_local = next_local.checked_add(count).ok_or_else(inconsistent)?;
             locals.push((count, self.val_type(ty)?));
         }
+        // Seven more locals must still be addressable (past the limit the
+        // engine refuses the rewritten module and it runs unrewritten).
+        next_local.checked_add(7).ok_or_else(inconsistent)?;
         let temps = Temps {
             a: next_local,
             b: next_local + 1,
@@ -557,12 +591,18 @@ impl Snapshot {
     pub(crate) fn take(
         mut store: impl AsContextMut,
         instance: &wasmtime::Instance,
-        memory: Option<Memory>,
         plan: &Plan,
         shared: Option<&Arc<[u8]>>,
     ) -> Option<Snapshot> {
         let mut store = store.as_context_mut();
         let dirty = instance.get_global(&mut store, DIRTY_EXPORT)?;
+        // The memory by its added export: a module need not export it as
+        // `memory`, and an unrestored memory would carry one call's data
+        // into the next.
+        let memory = match plan.memory {
+            true => Some(instance.get_memory(&mut store, MEMORY_EXPORT)?),
+            false => None,
+        };
         let mut globals = Vec::with_capacity(plan.globals.len());
         for name in &plan.globals {
             let g = instance.get_global(&mut store, name)?;

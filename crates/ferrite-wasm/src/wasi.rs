@@ -871,14 +871,20 @@ fn write_sizes(data: &mut [u8], dirty: &mut DirtyChunks, count: i32, size: i32) 
     Ok(errno::SUCCESS)
 }
 
+/// Writes `bytes` at `ptr` (recorded in `dirty`).
+fn put(data: &mut [u8], dirty: &mut DirtyChunks, ptr: i32, bytes: &[u8]) -> Result<(), HostError> {
+    // At most 8 bytes: the length fits a u32.
+    memory::slice_mut(data, dirty, ptr as u32, bytes.len() as u32)?.copy_from_slice(bytes);
+    Ok(())
+}
+
 fn put_u32(
     data: &mut [u8],
     dirty: &mut DirtyChunks,
     ptr: i32,
     value: u32,
 ) -> Result<(), HostError> {
-    memory::slice_mut(data, dirty, ptr as u32, 4)?.copy_from_slice(&value.to_le_bytes());
-    Ok(())
+    put(data, dirty, ptr, &value.to_le_bytes())
 }
 
 fn put_u64(
@@ -887,8 +893,7 @@ fn put_u64(
     ptr: i32,
     value: u64,
 ) -> Result<(), HostError> {
-    memory::slice_mut(data, dirty, ptr as u32, 8)?.copy_from_slice(&value.to_le_bytes());
-    Ok(())
+    put(data, dirty, ptr, &value.to_le_bytes())
 }
 
 fn le_u16(bytes: &[u8], at: usize) -> u16 {

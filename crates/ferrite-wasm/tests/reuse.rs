@@ -280,6 +280,9 @@ fn a_failing_initialize_is_reported_by_the_call_as_before() {
     for _ in 0..3 {
         let err = x.call("bad", "f", vec![], None).unwrap_err();
         assert!(matches!(err, WasmError::Trap { .. }), "{err:?}");
+        // After the failure at instantiation the function makes plain
+        // instances (no more initializer runs there): none is kept.
+        assert_eq!(x.info("bad").unwrap().ready_instances, 0);
     }
 }
 
@@ -423,4 +426,74 @@ fn ferrite_init_runs_after_initialize_once_per_call_state() {
         // Neither initializer is callable.
         assert!(x.call("i", "ferrite_init", vec![], None).is_err());
     }
+}
+
+/// A memory the module does not export (as `memory` or at all) is put back
+/// too: nothing of one call reaches the next.
+#[test]
+fn an_unexported_memory_is_restored_too() {
+    let x = bare_executor(1);
+    let wasm = module(
+        r#"(module
+        (memory 1)
+        (func (export "count") (result i32)
+          (i32.store (i32.const 100) (i32.add (i32.load (i32.const 100)) (i32.const 1)))
+          (i32.load (i32.const 100))))"#,
+    );
+    x.load("m", wasm, Some(all())).unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            x.call("m", "count", vec![], None).unwrap(),
+            WasmValue::I64(1)
+        );
+        assert_eq!(x.info("m").unwrap().ready_instances, 1, "reused");
+    }
+}
+
+/// Making an instance runs the module's initializers, which the inline
+/// budget does not bound: an inline call that would have to make one is
+/// handed back; once an instance is in the pool, inline calls use it.
+#[test]
+fn an_inline_call_does_not_run_initializers_on_the_callers_thread() {
+    use ferrite_protocol::Frame;
+    use ferrite_wasm::{AccessMode, CallRequest, Inline};
+    let store = Arc::new(Store::new(StoreConfig::default()));
+    let x = WasmExecutor::builder()
+        .pool_size(0, 1)
+        .keyspace(store.clone())
+        .build()
+        .unwrap();
+    let wasm = module(&REACTOR.replace(
+        "(func (export \"seen\")",
+        "(func (export \"trap\") (unreachable))\n  (func (export \"seen\")",
+    ));
+    x.load("r", wasm, Some(all())).unwrap();
+    let request = |export: &str| CallRequest {
+        function: format!("r.{export}"),
+        keys: None,
+        args: Vec::new(),
+        db: 0,
+        mode: AccessMode::ReadWrite,
+    };
+    // The load left one instance in the pool: inline.
+    let outcome = x.try_execute_inline(&*store, request("seen"));
+    assert!(
+        matches!(outcome, Inline::Done(Frame::Integer(11))),
+        "{outcome:?}"
+    );
+    // A trap drops it: the pool is empty.
+    assert!(x.call("r", "trap", vec![], None).is_err());
+    assert_eq!(x.info("r").unwrap().ready_instances, 0);
+    // Inline would have to instantiate (and initialize): handed back.
+    let Inline::Deferred(deferred) = x.try_execute_inline(&*store, request("seen")) else {
+        panic!("expected the call to be handed back");
+    };
+    // Run where waiting is allowed: it makes the instance and puts it back.
+    assert_eq!(x.execute_frame(&*store, deferred), Frame::Integer(11));
+    assert_eq!(x.info("r").unwrap().ready_instances, 1);
+    let outcome = x.try_execute_inline(&*store, request("seen"));
+    assert!(
+        matches!(outcome, Inline::Done(Frame::Integer(11))),
+        "{outcome:?}"
+    );
 }
