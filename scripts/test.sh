@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# A clean CI build gains nothing from incremental state (~0.5 GB on disk).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 scripts/install-deps.sh
 scripts/build-guests.sh
 cargo build --workspace --all-targets
