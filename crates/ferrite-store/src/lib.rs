@@ -48,7 +48,7 @@ mod store;
 mod txn;
 pub mod value;
 
-pub use cmd::{commands, lookup, CommandFlags, CommandSpec, Handler, Layer};
+pub use cmd::{commands, lookup, CommandFlags, CommandSpec, Handler, KeyList, Layer};
 pub use ctx::Ctx;
 pub use effects::{Effect, EffectSink};
 pub use error::{LockError, StoreError, StoreResult};

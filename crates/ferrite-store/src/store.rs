@@ -370,6 +370,14 @@ impl Store {
     }
 
     /// Locks the shards a command needs, in index order.
+    /// Locks the shard of a command's only key: its hash (for
+    /// [`crate::Ctx::remember_hash`], so the key is hashed once) and guard.
+    pub(crate) fn lock_one(&self, key: &[u8]) -> (u64, Guards<'_>) {
+        let hash = self.hash_key(key);
+        let i = self.shard_of_hash(hash);
+        (hash, Guards::One([(i, self.lock_shard(i))]))
+    }
+
     pub(crate) fn lock_for(&self, spec: &CommandSpec, keys: &[&Bytes]) -> Guards<'_> {
         if spec.is_keyspace_wide() {
             return Guards::Many(
@@ -463,10 +471,9 @@ impl Store {
         let (keys, guards): (&[&Bytes], Guards<'_>) = match spec.single_key(argv) {
             Some(key) if !spec.is_keyspace_wide() => {
                 one = [key];
-                let hash = self.hash_key(key);
+                let (hash, guards) = self.lock_one(key);
                 single = Some((key, hash));
-                let i = self.shard_of_hash(hash);
-                (&one, Guards::One([(i, self.lock_shard(i))]))
+                (&one, guards)
             }
             _ => {
                 many = spec.keys(argv);

@@ -403,7 +403,16 @@ impl<'s> Txn<'s> {
             self.holding = true;
         }
         let store: &Store = &self.store;
-        let guards = store.lock_for(spec, keys);
+        // One key (GET, INCR…): hashed once, for the shard and the lookup.
+        let mut single = None;
+        let guards = match keys {
+            [key] if !spec.is_keyspace_wide() => {
+                let (hash, guards) = store.lock_one(key);
+                single = Some((*key, hash));
+                guards
+            }
+            _ => store.lock_for(spec, keys),
+        };
         let sink = store.recording_sink();
         let mut ctx = crate::Ctx::new(
             store,
@@ -418,6 +427,9 @@ impl<'s> Txn<'s> {
             self.protocol,
             sink,
         );
+        if let Some((key, hash)) = single {
+            ctx.remember_hash(key, hash);
+        }
         let result = handler(&mut ctx, argv);
         ctx.finish(argv);
         result

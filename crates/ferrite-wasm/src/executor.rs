@@ -869,17 +869,16 @@ impl WasmExecutor {
             ))));
         }
         let keyed = keys.is_some();
-        // KEYS then ARGS in one allocation; the keys themselves move into
-        // the scope.
-        let mut args = Vec::with_capacity(numkeys + rest.len());
+        // KEYS then ARGS in one vector: ARGS's, in place when it has room
+        // (the server leaves it); the keys themselves move into the scope.
+        let mut args = rest;
         let scope = match keys {
             Some(keys) => {
-                args.extend(keys.iter().cloned());
+                args.splice(0..0, keys.iter().cloned());
                 KeyScope::Keys(keys)
             }
             None => KeyScope::Lazy,
         };
-        args.extend(rest);
         match self.run_call(keyspace, &f, export, scope, args, numkeys, db, mode, inline) {
             Run::Done(result) => Outcome::Done(result),
             Run::Deferred(mut args) => {
@@ -1366,6 +1365,9 @@ fn instantiate_with(
 
 /// Puts a used instance back in its snapshot state and into `f`'s pool of
 /// ready instances, or drops it (memory grew, pool full).
+/// Largest result buffer an idle instance keeps (bytes).
+const RESULT_KEEP_BYTES_MAX: usize = 64 * 1024;
+
 fn put_back(
     f: &Function,
     mut store: Store<HostState>,
@@ -1387,10 +1389,13 @@ fn put_back(
     }
     let state = store.data_mut();
     state.wasi.reset();
-    // Nothing of the call stays with the idle instance (a result buffer
-    // can be large).
+    // Nothing of the call stays with the idle instance; a result buffer
+    // keeps its room unless it is large (the next call's GET reuses it).
     state.call.args = Vec::new();
-    state.call.result = Vec::new();
+    state.call.result.clear();
+    if state.call.result.capacity() > RESULT_KEEP_BYTES_MAX {
+        state.call.result = Vec::new();
+    }
     state.call.reply = None;
     let mut ready = f.pool.ready.lock();
     if ready.len() < f.pool_max {

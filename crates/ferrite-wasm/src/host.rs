@@ -591,15 +591,21 @@ fn set(
 ) -> wasmtime::Result<i32> {
     let key = read(caller, "key", kp, kl)?;
     let value = read(caller, "value", vp, vl)?;
-    let mut args = vec![Bytes::from_static(b"SET"), key, value];
+    let mut args: smallvec::SmallVec<[Bytes; 5]> =
+        smallvec::smallvec![Bytes::from_static(b"SET"), key, value];
     if ttl_secs > 0 {
         args.push(Bytes::from_static(b"EX"));
-        args.push(Bytes::from(ttl_secs.to_string()));
+        args.push(int_arg(ttl_secs));
     }
     match run(caller, &args, Errors::Raise, false)? {
         Frame::Simple(_) => Ok(0),
         other => unexpected("SET", &other),
     }
+}
+
+/// An integer argument as RESP spells it (no `fmt` machinery).
+fn int_arg(n: i64) -> Bytes {
+    Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes())
 }
 
 fn key_int_cmd(
@@ -610,8 +616,10 @@ fn key_int_cmd(
     extra: &[Bytes],
 ) -> wasmtime::Result<i64> {
     let key = read(caller, "key", kp, kl)?;
-    let mut args = vec![Bytes::from_static(cmd.as_bytes()), key];
-    args.extend_from_slice(extra);
+    // Inline: no argv allocation for the commands functions run most.
+    let mut args: smallvec::SmallVec<[Bytes; 4]> =
+        smallvec::smallvec![Bytes::from_static(cmd.as_bytes()), key];
+    args.extend(extra.iter().cloned());
     let frame = run(caller, &args, Errors::Raise, false)?;
     int_reply(cmd, frame)
 }
@@ -634,13 +642,7 @@ fn h_incrby(
     kl: i32,
     delta: i64,
 ) -> wasmtime::Result<i64> {
-    key_int_cmd(
-        &mut caller,
-        "INCRBY",
-        kp,
-        kl,
-        &[Bytes::from(delta.to_string())],
-    )
+    key_int_cmd(&mut caller, "INCRBY", kp, kl, &[int_arg(delta)])
 }
 
 fn h_expire(
@@ -649,13 +651,7 @@ fn h_expire(
     kl: i32,
     secs: i64,
 ) -> wasmtime::Result<i32> {
-    Ok(key_int_cmd(
-        &mut caller,
-        "EXPIRE",
-        kp,
-        kl,
-        &[Bytes::from(secs.to_string())],
-    )? as i32)
+    Ok(key_int_cmd(&mut caller, "EXPIRE", kp, kl, &[int_arg(secs)])? as i32)
 }
 
 fn h_ttl(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Result<i64> {

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use ferrite_protocol::Frame;
+pub use ferrite_store::KeyList;
 
 use crate::WasmError;
 
@@ -45,8 +46,9 @@ pub struct CommandInfo<'a> {
     /// The command looks at or changes the whole keyspace (KEYS, SCAN,
     /// RANDOMKEY, FLUSHDB, FLUSHALL…) rather than named keys.
     pub keyspace_wide: bool,
-    /// Every key the command touches (borrowed from its argv).
-    pub keys: Vec<&'a Bytes>,
+    /// Every key the command touches (borrowed from its argv; up to four
+    /// inline, without allocating).
+    pub keys: KeyList<'a>,
     /// The command-table entry, when the keyspace is a `ferrite_store::Store`:
     /// its transaction then runs the command without looking it up again
     /// ([`Transaction::execute_checked`]).
@@ -58,8 +60,14 @@ pub const DELETE_COMMANDS: &[&str] = &["DEL", "UNLINK", "GETDEL", "FLUSHDB", "FL
 
 impl<'a> CommandInfo<'a> {
     /// Builds the info from a command table's answers (`name` in any case).
-    pub fn new(name: &'static str, write: bool, keyspace_wide: bool, keys: Vec<&'a Bytes>) -> Self {
+    pub fn new(
+        name: &'static str,
+        write: bool,
+        keyspace_wide: bool,
+        keys: impl Into<KeyList<'a>>,
+    ) -> Self {
         let delete = DELETE_COMMANDS.iter().any(|d| d.eq_ignore_ascii_case(name));
+        let keys = keys.into();
         CommandInfo {
             write: write || delete,
             delete,

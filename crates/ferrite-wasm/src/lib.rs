@@ -46,7 +46,7 @@ pub use executor::{
     WasmConfig, WasmExecutor, WasmExecutorBuilder, CALL_ARGS_MAX, EPOCH_TICK, FUNCTIONS_MAX,
     INLINE_BUDGET, MODULE_BYTES_MAX, NAME_BYTES_MAX,
 };
-pub use keyspace::{AccessMode, CommandInfo, KeyScope, Keyspace, Transaction};
+pub use keyspace::{AccessMode, CommandInfo, KeyList, KeyScope, Keyspace, Transaction};
 pub use limits::{PoolConfig, ResourceLimits};
 pub use permissions::{Capabilities, Capability, DefaultPermissions, FunctionPermissions};
 pub use stats::StatsSnapshot;

@@ -481,11 +481,15 @@ impl WasmService {
     ) -> WasmResult<Frame> {
         let function = String::from_utf8_lossy(&argv[1]).into_owned();
         let (keys, args) = ferrite_store::cmd::wasm::call_layout(argv);
+        let numkeys = keys.as_ref().map_or(0, |r| r.len());
         let keys = keys.map(|r| argv[r].to_vec());
+        // Room for the keys in front: the executor puts them there in place.
+        let mut rest = Vec::with_capacity(numkeys + args.len());
+        rest.extend_from_slice(&argv[args]);
         let request = CallRequest {
             function,
             keys,
-            args: argv[args].to_vec(),
+            args: rest,
             db,
             mode,
         };
