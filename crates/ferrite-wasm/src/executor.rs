@@ -6,9 +6,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use ferrite_protocol::Frame;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, InstancePre, Module, OptLevel,
@@ -206,7 +207,8 @@ impl WasmExecutorBuilder {
             http_timeout_ms: self.http_timeout_ms,
             http_body_bytes_max: self.http_body_bytes_max,
             keyspace,
-            functions: RwLock::new(HashMap::new()),
+            functions: ArcSwap::from_pointee(HashMap::new()),
+            functions_write: Mutex::new(()),
             modules: Mutex::new(HashMap::new()),
             stop: stop.clone(),
             keeper_thread: OnceLock::new(),
@@ -312,7 +314,11 @@ struct Inner {
     http_timeout_ms: u64,
     http_body_bytes_max: usize,
     keyspace: Arc<dyn Keyspace>,
-    functions: RwLock<HashMap<String, Arc<Function>>>,
+    /// The loaded functions, read by every call without a lock (see
+    /// [`Function::config`]); replaced whole, under `functions_write`, by a
+    /// load or an unload (at most [`FUNCTIONS_MAX`] entries to copy).
+    functions: ArcSwap<HashMap<String, Arc<Function>>>,
+    functions_write: Mutex<()>,
     /// Compiled modules by SHA-256 of what was loaded.
     modules: Mutex<HashMap<[u8; 32], Compiled>>,
     stop: Arc<AtomicBool>,
@@ -399,7 +405,10 @@ struct Function {
     /// Exports `ferrite_init: () -> ()` (run like `_initialize`, after it).
     has_ferrite_init: bool,
     assemblyscript: bool,
-    config: Mutex<Arc<FunctionConfig>>,
+    /// Read by every call without a lock (an `ArcSwap` load writes only
+    /// the calling thread's state: two threads running the same function
+    /// do not bounce a lock's cache line); replaced whole by WASM.UPDATE.
+    config: ArcSwap<FunctionConfig>,
     stats: FunctionStats,
     pool: Pool,
     loaded_at: SystemTime,
@@ -572,7 +581,7 @@ impl WasmExecutor {
                 "module larger than {MODULE_BYTES_MAX} bytes"
             )));
         }
-        if !options.replace && inner.functions.read().contains_key(name) {
+        if !options.replace && inner.functions.load().contains_key(name) {
             return Err(WasmError::AlreadyExists(name.to_string()));
         }
         let limits = options.limits.unwrap_or(inner.limits);
@@ -637,10 +646,10 @@ impl WasmExecutor {
             alloc_handle: module.get_export_index("ferrite_alloc"),
             exports,
             imports,
-            config: Mutex::new(Arc::new(FunctionConfig {
+            config: ArcSwap::from_pointee(FunctionConfig {
                 limits,
                 permissions: Arc::new(permissions),
-            })),
+            }),
             stats: FunctionStats::new(),
             pool: Pool {
                 ready: Mutex::new(Vec::new()),
@@ -659,7 +668,8 @@ impl WasmExecutor {
         // refuse the load instead of every call.
         let first = self.instantiate(&function)?;
         {
-            let mut functions = inner.functions.write();
+            let _writing = inner.functions_write.lock();
+            let mut functions = HashMap::clone(&inner.functions.load());
             if functions.len() >= FUNCTIONS_MAX && !functions.contains_key(name) {
                 return Err(WasmError::InvalidConfig(format!(
                     "ERR at most {FUNCTIONS_MAX} functions"
@@ -680,6 +690,7 @@ impl WasmExecutor {
             if let Some(old) = functions.insert(name.to_string(), function.clone()) {
                 release_module(&mut modules, &old.hash);
             }
+            inner.functions.store(Arc::new(functions));
         }
         function.pool.ready.lock().push(first);
         self.nudge_keeper();
@@ -688,24 +699,26 @@ impl WasmExecutor {
 
     /// Unloads a function; calls already running finish.
     pub fn unload(&self, name: &str) -> Result<(), WasmError> {
-        let mut functions = self.inner.functions.write();
+        let _writing = self.inner.functions_write.lock();
+        let mut functions = HashMap::clone(&self.inner.functions.load());
         let old = functions
             .remove(name)
             .ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))?;
+        self.inner.functions.store(Arc::new(functions));
         release_module(&mut self.inner.modules.lock(), &old.hash);
         Ok(())
     }
 
     /// Names of the loaded functions, sorted.
     pub fn list(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.functions.read().keys().cloned().collect();
+        let mut names: Vec<String> = self.inner.functions.load().keys().cloned().collect();
         names.sort();
         names
     }
 
     /// Whether a function is loaded.
     pub fn exists(&self, name: &str) -> bool {
-        self.inner.functions.read().contains_key(name)
+        self.inner.functions.load().contains_key(name)
     }
 
     /// Describes a loaded function.
@@ -734,7 +747,7 @@ impl WasmExecutor {
         permissions: Option<FunctionPermissions>,
     ) -> Result<FunctionInfo, WasmError> {
         let f = self.function(name)?;
-        let mut config = (**f.config.lock()).clone();
+        let mut config = FunctionConfig::clone(&f.config.load());
         if let Some(limits) = limits {
             self.check_limits(&limits)?;
             if f.min_memory_bytes > limits.max_memory as u64 {
@@ -748,7 +761,7 @@ impl WasmExecutor {
             self.check_permissions(&permissions)?;
             config.permissions = Arc::new(permissions);
         }
-        *f.config.lock() = Arc::new(config);
+        f.config.store(Arc::new(config));
         Ok(self.describe(&f))
     }
 
@@ -847,13 +860,15 @@ impl WasmExecutor {
             Some((m, e)) => (m, Some(e)),
             None => (function.as_str(), None),
         };
-        let f = match self.function(module) {
-            Ok(f) => f,
-            Err(e) => return Outcome::Done(Err(e)),
+        // Borrowed from the map for the whole call: no reference count of
+        // the function is touched (a count shared by every thread calling it).
+        let functions = self.inner.functions.load();
+        let Some(f) = functions.get(module) else {
+            return Outcome::Done(Err(WasmError::FunctionNotFound(module.to_string())));
         };
         let export = match entry {
-            Some(e) => find_export(&f, e),
-            None => find_export(&f, module).or_else(|err| match f.exports.as_slice() {
+            Some(e) => find_export(f, e),
+            None => find_export(f, module).or_else(|err| match f.exports.as_slice() {
                 [only] => Ok(only),
                 _ => Err(err),
             }),
@@ -879,7 +894,7 @@ impl WasmExecutor {
             }
             None => KeyScope::Lazy,
         };
-        match self.run_call(keyspace, &f, export, scope, args, numkeys, db, mode, inline) {
+        match self.run_call(keyspace, f, export, scope, args, numkeys, db, mode, inline) {
             Run::Done(result) => Outcome::Done(result),
             Run::Deferred(mut args) => {
                 f.stats.record_deferred();
@@ -906,7 +921,7 @@ impl WasmExecutor {
     fn function(&self, name: &str) -> Result<Arc<Function>, WasmError> {
         self.inner
             .functions
-            .read()
+            .load()
             .get(name)
             .cloned()
             .ok_or_else(|| WasmError::FunctionNotFound(name.to_string()))
@@ -934,7 +949,7 @@ impl WasmExecutor {
     }
 
     fn describe(&self, f: &Function) -> FunctionInfo {
-        let config = f.config.lock().clone();
+        let config = f.config.load();
         FunctionInfo {
             name: f.name.to_string(),
             sha256: f.hash.iter().map(|b| format!("{b:02x}")).collect(),
@@ -987,7 +1002,7 @@ impl WasmExecutor {
     ) -> Run {
         let started = Instant::now();
         let started_ms = clock::mono_ms(started);
-        let config = f.config.lock().clone();
+        let config = f.config.load();
         if inline && !inline_allowed(f, &config, started_ms) {
             return Run::Deferred(args);
         }
@@ -1017,7 +1032,11 @@ impl WasmExecutor {
                 Err(e) => return Run::Done(Err(fail(e))),
             }
         }
-        f.pool.last_used_ms.store(started_ms, Ordering::Relaxed);
+        // Written when it changes (once per ms at most), not per call: the
+        // line is shared by every thread running the function.
+        if f.pool.last_used_ms.load(Ordering::Relaxed) != started_ms {
+            f.pool.last_used_ms.store(started_ms, Ordering::Relaxed);
+        }
 
         // An empty pool means calls come faster than the keeper refills it
         // (every KEEPER_INTERVAL): instantiating here is then cheaper than
@@ -1039,28 +1058,50 @@ impl WasmExecutor {
             },
         };
 
-        // Per-call state: limits, permissions, arguments, deadline.
+        // Per-call state: limits, permissions, arguments, deadline. Field
+        // by field (the pattern names every field, so a new one cannot be
+        // forgotten): the permissions `Arc` is kept when it is the current
+        // one and the result buffer keeps its room, so a reused instance
+        // costs no shared reference count and no allocation here.
         {
             let permissions = &config.permissions;
             let state = store.data_mut();
-            state.call = CallState {
-                permissions: permissions.clone(),
-                read_only: mode == AccessMode::ReadOnly,
-                args,
-                numkeys,
-                result: Vec::new(),
-                reply: None,
-                deadline,
-                deadline_ms: clock::mono_ms_ceil(deadline),
-                timeout_ms,
-                env: None,
-                http_timeout_ms: self.inner.http_timeout_ms,
-                http_body_bytes_max: self.inner.http_body_bytes_max,
-                inline,
-                inline_cpu_from: None,
-                overran: false,
-                deferred: false,
-            };
+            let CallState {
+                permissions: call_permissions,
+                read_only,
+                args: call_args,
+                numkeys: call_numkeys,
+                result,
+                reply,
+                deadline: call_deadline,
+                deadline_ms,
+                timeout_ms: call_timeout_ms,
+                env,
+                http_timeout_ms,
+                http_body_bytes_max,
+                inline: call_inline,
+                inline_cpu_from,
+                overran,
+                deferred,
+            } = &mut state.call;
+            if !Arc::ptr_eq(call_permissions, permissions) {
+                *call_permissions = permissions.clone();
+            }
+            *read_only = mode == AccessMode::ReadOnly;
+            *call_args = args;
+            *call_numkeys = numkeys;
+            result.clear();
+            *reply = None;
+            *call_deadline = deadline;
+            *deadline_ms = clock::mono_ms_ceil(deadline);
+            *call_timeout_ms = timeout_ms;
+            *env = None;
+            *http_timeout_ms = self.inner.http_timeout_ms;
+            *http_body_bytes_max = self.inner.http_body_bytes_max;
+            *call_inline = inline;
+            *inline_cpu_from = None;
+            *overran = false;
+            *deferred = false;
             state.limiter.memory_bytes_max = config.limits.max_memory;
             set_wasi_capabilities(state, permissions);
             state.wasi.inline = inline;
@@ -1270,7 +1311,7 @@ fn instantiate_with(
     started: Instant,
     reusing: bool,
 ) -> Result<Ready, WasmError> {
-    let config = f.config.lock().clone();
+    let config = f.config.load();
     let deadline = started + config.limits.max_time;
     let state = HostState {
         function: f.name.clone(),
@@ -1751,7 +1792,7 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let functions: Vec<Arc<Function>> = inner.functions.read().values().cloned().collect();
+        let functions: Vec<Arc<Function>> = inner.functions.load().values().cloned().collect();
         let now_ms = clock::mono_ms(Instant::now());
         let idle_ms = inner.pool.idle_timeout.as_millis() as u64;
         for f in functions {

@@ -66,6 +66,12 @@ const SINK: &str = r#"
 (func (export "arg_read_4") (call $arg_read_cap (i32.const 4)))
 (func (export "arg_read_0") (call $arg_read_cap (i32.const 0)))
 (func (export "arg_read_bad_ptr") (drop (call $arg_read (i32.const 0) (i32.const -4) (i32.const 100))))
+(func (export "incr_a_then_b_twice")
+  (i32.store8 (i32.const 20000) (i32.const 0x61))
+  (drop (call $incr (i32.const 20000) (i32.const 1)))
+  (i32.store8 (i32.const 20000) (i32.const 0x62))
+  (drop (call $incr (i32.const 20000) (i32.const 1)))
+  (call $return_int (call $incr (i32.const 20000) (i32.const 1))))
 (func (export "partial_read")
   (drop (call $arg (i32.const 0)))
   (call $return_int (i64.extend_i32_s (call $result_read (i32.const 16384) (i32.const 2)))))
@@ -106,6 +112,27 @@ fn strings_get_set_del_exists_incr() {
     assert_eq!(call(&x, "incr", &["n"]).unwrap(), WasmValue::I64(2));
     assert_eq!(call(&x, "incrby5", &["n"]).unwrap(), WasmValue::I64(7));
     assert_eq!(redis(&store, &["GET", "n"]), Frame::Bulk(Bytes::from("7")));
+}
+
+#[test]
+fn a_key_rewritten_in_place_between_host_calls_is_read_again() {
+    // Keys are read from guest memory at each host call: new bytes at the
+    // same address are a new key.
+    let (x, store) = sink();
+    for round in 1..=2 {
+        assert_eq!(
+            call(&x, "incr_a_then_b_twice", &[]).unwrap(),
+            WasmValue::I64(2 * round)
+        );
+        assert_eq!(
+            redis(&store, &["GET", "a"]),
+            Frame::Bulk(Bytes::from(round.to_string()))
+        );
+        assert_eq!(
+            redis(&store, &["GET", "b"]),
+            Frame::Bulk(Bytes::from((2 * round).to_string()))
+        );
+    }
 }
 
 #[test]
