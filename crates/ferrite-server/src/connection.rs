@@ -246,10 +246,7 @@ async fn serve(
         if read == 0 {
             return Ok(());
         }
-        server
-            .stats
-            .net_input_bytes
-            .fetch_add(read as u64, Ordering::Relaxed);
+        server.stats.add_net_input(read as u64);
         session.clock.start_batch();
         // Limits may change with CONFIG SET; they apply from the next batch.
         let (limits, query_limit, output_limit) = limits_of(server);
@@ -355,10 +352,7 @@ async fn flush(
     )
     .await
     .map_err(|_| CloseReason::WriteTimeout)??;
-    server
-        .stats
-        .net_output_bytes
-        .fetch_add(output.len() as u64, Ordering::Relaxed);
+    server.stats.add_net_output(output.len() as u64);
     output.clear();
     if output.capacity() > 4 * WRITE_FLUSH_BYTES {
         // Give back the memory of one huge reply.

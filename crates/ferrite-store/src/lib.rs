@@ -45,6 +45,7 @@ mod ldouble;
 mod locks;
 pub mod reply;
 mod store;
+pub mod striped;
 mod txn;
 pub mod value;
 

@@ -158,7 +158,8 @@ pub struct Store {
     hasher: BuildHasher,
     locks: Locks,
     expired_keys: AtomicU64,
-    changes: AtomicU64,
+    /// Writes since start (striped: every write command bumps it).
+    changes: crate::striped::Counter,
     /// Where the next active expiry cycle starts (shard × db).
     expire_cursor: AtomicUsize,
     /// Receiver of the effects of every change (the AOF), set once at start-up.
@@ -258,7 +259,7 @@ impl Store {
             hasher,
             locks: Locks::new(),
             expired_keys: AtomicU64::new(0),
-            changes: AtomicU64::new(0),
+            changes: crate::striped::Counter::default(),
             expire_cursor: AtomicUsize::new(0),
             sink: OnceLock::new(),
             #[cfg(test)]
@@ -358,14 +359,14 @@ impl Store {
     }
 
     pub(crate) fn note_write(&self) {
-        self.changes.fetch_add(1, Ordering::Relaxed);
+        self.changes.add(1);
     }
 
     /// Counters for INFO.
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             expired_keys: self.expired_keys.load(Ordering::Relaxed),
-            changes: self.changes.load(Ordering::Relaxed),
+            changes: self.changes.get(),
         }
     }
 

@@ -151,18 +151,9 @@ fn section(server: &Server, name: &str, out: &mut String) {
                 "total_connections_received:{}",
                 stats.connections_received.load(Ordering::Relaxed)
             );
-            line!(
-                "total_commands_processed:{}",
-                stats.commands_processed.load(Ordering::Relaxed)
-            );
-            line!(
-                "total_net_input_bytes:{}",
-                stats.net_input_bytes.load(Ordering::Relaxed)
-            );
-            line!(
-                "total_net_output_bytes:{}",
-                stats.net_output_bytes.load(Ordering::Relaxed)
-            );
+            line!("total_commands_processed:{}", stats.commands_processed());
+            line!("total_net_input_bytes:{}", stats.net_input_bytes());
+            line!("total_net_output_bytes:{}", stats.net_output_bytes());
             line!(
                 "rejected_connections:{}",
                 stats.rejected_connections.load(Ordering::Relaxed)
