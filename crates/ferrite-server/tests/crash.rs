@@ -236,6 +236,33 @@ impl Server {
     /// Starts the process on a fresh port and waits until it answers PING
     /// (not `-LOADING`).
     fn spawn(&mut self) {
+        // The free port is free when `free_port` returns, not necessarily
+        // when the server binds it: under parallel tests another socket
+        // (a client's ephemeral port) can take it in between.
+        for attempt in 1..=SPAWN_ATTEMPTS {
+            let log_bytes = std::fs::metadata(&self.log).map_or(0, |m| m.len());
+            match self.try_spawn() {
+                Ok(()) => return,
+                Err(status) => {
+                    let log = std::fs::read(&self.log).unwrap_or_default();
+                    let this_start = log.get(log_bytes as usize..).unwrap_or(&[]);
+                    let port_taken =
+                        String::from_utf8_lossy(this_start).contains("Address already in use");
+                    if !port_taken || attempt == SPAWN_ATTEMPTS {
+                        panic!(
+                            "{} exited at start-up ({status}); log:\n{}",
+                            self.target.name(),
+                            self.log_tail()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// One start on a fresh port: `Err` with the exit status if the
+    /// process exited before answering PING.
+    fn try_spawn(&mut self) -> Result<(), std::process::ExitStatus> {
         self.port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -270,15 +297,12 @@ impl Server {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "{} exited at start-up ({status}); log:\n{}",
-                    self.target.name(),
-                    self.log_tail()
-                );
+                self.child = None;
+                return Err(status);
             }
             if let Ok(mut conn) = Conn::connect(self.port) {
                 match conn.call(&["PING"]) {
-                    Ok(Frame::Simple(s)) if s.as_ref() == b"PONG" => return,
+                    Ok(Frame::Simple(s)) if s.as_ref() == b"PONG" => return Ok(()),
                     _ => {}
                 }
             }
@@ -332,6 +356,10 @@ impl Drop for Server {
         }
     }
 }
+
+/// Starts of a server before a start-up failure that is not a taken port
+/// fails the test.
+const SPAWN_ATTEMPTS: u32 = 5;
 
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
