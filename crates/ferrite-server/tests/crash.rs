@@ -1464,8 +1464,11 @@ fn rewrite_scenario(target: Target, size: &RewriteSize) {
         "no request completed during the rewrite"
     );
     // Keeps serving: a rewrite that blocked the clients would make one of
-    // their requests wait for most of the window.
-    if window >= Duration::from_millis(500) {
+    // their requests wait for most of the window. Asserted for ferrite only:
+    // redis-server is the reference here, and its fork can pause it for most
+    // of a short window on a loaded 2-core machine (seen in a CI run: 666 ms
+    // of 876 ms while the other tests ran); its numbers are printed above.
+    if target == Target::Ferrite && window >= Duration::from_millis(500) {
         let max = Duration::from_micros(during.max());
         assert!(
             max < window * 3 / 4,
