@@ -45,15 +45,18 @@
 //! The servers run with `--save ""` (the AOF alone) and
 //! `--auto-aof-rewrite-percentage 0` (no rewrite the test did not ask for).
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use ferrite_protocol::{parse_frame, Frame};
 use hdrhistogram::Histogram;
 
@@ -360,11 +363,6 @@ impl Drop for Server {
 /// Starts of a server before a start-up failure that is not a taken port
 /// fails the test.
 const SPAWN_ATTEMPTS: u32 = 5;
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
 
 // ---------------------------------------------------------------------------
 // A blocking RESP2 connection whose errors are values (the server dies under

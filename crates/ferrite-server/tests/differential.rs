@@ -33,14 +33,17 @@
 //! deterministic. All mismatches are reported at the end, each with its
 //! file, line, command and both replies.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::free_port;
 use ferrite_protocol::{encode_to_vec, parse_frame, split_args, Frame, Protocol};
 
 /// At least this many command cases must exist (issue 2, acceptance 2).
@@ -232,11 +235,6 @@ impl Server {
     fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn scratch_dir(tag: &str) -> PathBuf {

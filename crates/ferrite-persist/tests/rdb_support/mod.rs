@@ -75,9 +75,21 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A loopback port that was free a moment ago, below Linux's ephemeral range
+/// (32768–60999): a port from `bind(0)` comes from that range, where any
+/// client socket of a parallel test may take it before the server binds it.
+/// (A copy of ferrite-server's `tests/common::free_port`: another crate.)
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A redis-server child, killed on drop.

@@ -227,3 +227,19 @@ pub fn request(stream: &mut TcpStream, request: &[u8]) -> ferrite_protocol::Fram
         out.extend_from_slice(&buf[..n]);
     }
 }
+
+/// A loopback port that was free a moment ago, below Linux's ephemeral range
+/// (32768–60999): a port from `bind(0)` comes from that range, where any
+/// client socket of a parallel test may take it before the server binds it.
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
