@@ -2,7 +2,7 @@
 //! random-sequence property: replaying the effects of a store into a fresh
 //! one with `Store::execute_loading` gives the same live keyspace.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -624,12 +624,27 @@ fn snapshot_leaves_out_expired_keys() {
 fn snapshot_plus_later_effects_rebuild_the_keyspace_under_load() {
     let (s, sink) = store_with_sink();
     let s = Arc::new(s);
+    // The first snapshot is taken while both writers wait half-way, so at
+    // least one cut falls inside the run however fast or slow the machine
+    // is (a sleep-timed cut landed after the last write in a loaded CI run).
+    const GATE_AT: u64 = 1500;
+    let at_gate = Arc::new(AtomicUsize::new(0));
+    let gate_open = Arc::new(AtomicBool::new(false));
+    let gate_timeout = Duration::from_secs(10);
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
             let s = Arc::clone(&s);
+            let (at_gate, gate_open) = (Arc::clone(&at_gate), Arc::clone(&gate_open));
             std::thread::spawn(move || {
                 let mut rng = StdRng::seed_from_u64(w);
                 for i in 0..3000u64 {
+                    if i == GATE_AT {
+                        at_gate.fetch_add(1, Ordering::SeqCst);
+                        let until = Instant::now() + gate_timeout;
+                        while !gate_open.load(Ordering::SeqCst) && Instant::now() < until {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
                     let now = T0 + i / 10;
                     let cmd = random_command(&mut rng, now);
                     run_retrying(&s, (i % 2) as usize, &to_argv(&cmd));
@@ -648,14 +663,22 @@ fn snapshot_plus_later_effects_rebuild_the_keyspace_under_load() {
         .collect();
     let mut cuts = Vec::new();
     let mut snapshots = Vec::new();
-    for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(20));
+    for n in 0..3 {
+        if n == 0 {
+            let until = Instant::now() + gate_timeout;
+            while at_gate.load(Ordering::SeqCst) < 2 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let mut cut = 0;
         let snapshot = s
             .snapshot_consistent(Instant::now() + Duration::from_secs(10), || {
                 cut = sink.groups.lock().len();
             })
             .unwrap();
+        gate_open.store(true, Ordering::SeqCst);
         cuts.push(cut);
         snapshots.push(snapshot);
     }
