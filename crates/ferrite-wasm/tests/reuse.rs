@@ -10,11 +10,28 @@ use common::*;
 use ferrite_store::{Store, StoreConfig};
 use ferrite_wasm::{WasmError, WasmExecutor, WasmValue};
 
+/// WAT: the locals and loop of an `observe` function that folds every byte
+/// of memory into `$h` (FNV-1a), shared by the modules below.
+macro_rules! memory_hash {
+    () => {
+        r#"    (local $i i32) (local $h i64)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.mul (memory.size) (i32.const 65536))))
+      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                             (i64.const 0x100000001b3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+"#
+    };
+}
+
 /// Two pages (128 KiB: 2 KiB chunks), three non-exported mutable globals,
 /// active and passive data. `observe` hashes all of memory and the globals;
 /// `mutate` changes all of them in every way a guest (or the host on its
 /// behalf) can.
-const HOSTILE: &str = r#"(module
+const HOSTILE: &str = concat!(
+    r#"(module
   (import "ferrite" "ferrite_arg" (func $arg (param i32) (result i64)))
   (import "ferrite" "ferrite_result_read" (func $result_read (param i32 i32) (result i32)))
   (import "ferrite" "ferrite_random_bytes" (func $random_bytes (param i32 i32) (result i32)))
@@ -28,15 +45,9 @@ const HOSTILE: &str = r#"(module
   (data (i32.const 131000) "end of memory")
   (data $passive "passive segment bytes")
   (func $observe (export "observe") (result i64)
-    (local $i i32) (local $h i64)
-    (local.set $h (i64.const 0xcbf29ce484222325))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $i) (i32.mul (memory.size) (i32.const 65536))))
-      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
-                             (i64.const 0x100000001b3)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $l)))
-    (i64.add (local.get $h)
+"#,
+    memory_hash!(),
+    r#"    (i64.add (local.get $h)
       (i64.add (i64.extend_i32_u (global.get $g32))
         (i64.add (global.get $g64)
           (i64.trunc_f64_s (f64.mul (global.get $gf) (f64.const 1000)))))))
@@ -83,7 +94,8 @@ const HOSTILE: &str = r#"(module
     (i32.store (i32.const 140000) (i32.const 5))
     (i32.store (i32.const 1000) (i32.const 5))
     (memory.size))
-)"#;
+)"#
+);
 
 /// An executor that keeps no ready instance of its own (the keeper never
 /// refills the pool), so `ready_instances` shows what calls put back.
@@ -353,26 +365,23 @@ fn random_writes_never_survive_a_call() {
             body.push('\n');
         }
         let wat = format!(
-            r#"(module
+            concat!(
+                r#"(module
   (memory (export "memory") 3)
   (global $g (mut i64) (i64.const 5))
   (data (i32.const 0) "start of memory")
   (data (i32.const 4090) "across a chunk end")
   (data (i32.const 196600) "the end")
   (func $observe (export "observe") (result i64)
-    (local $i i32) (local $h i64)
-    (local.set $h (i64.const 0xcbf29ce484222325))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $i) (i32.mul (memory.size) (i32.const 65536))))
-      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
-                             (i64.const 0x100000001b3)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $l)))
-    (i64.add (local.get $h) (global.get $g)))
+"#,
+                memory_hash!(),
+                r#"    (i64.add (local.get $h) (global.get $g)))
   (func (export "scribble") (result i64)
     {body}
     (global.set $g (i64.const -77))
     (call $observe)))"#
+            ),
+            body = body
         );
         let x = bare_executor(1);
         x.load("r", module(&wat), Some(all())).unwrap();
