@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod io_threads;
 pub mod persist;
 pub mod server;
 pub mod stats;

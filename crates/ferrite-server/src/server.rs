@@ -15,6 +15,7 @@ use ferrite_store::{Store, StoreConfig};
 use crate::client::{Clients, RegisterError};
 use crate::config::{Config, LogLevel};
 use crate::connection;
+use crate::io_threads::IoThreads;
 use crate::persist::Persistence;
 use crate::stats::Stats;
 use crate::wasm_cmd::WasmService;
@@ -72,6 +73,8 @@ pub struct Server {
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
     log_level_hook: Option<LogLevelHook>,
+    /// The threads serving connections.
+    io: IoThreads,
 }
 
 /// Applies a new log level (CONFIG SET loglevel) to the process's logger.
@@ -128,13 +131,10 @@ fn new_run_id() -> String {
 /// 0). `log_level_hook` lets CONFIG SET loglevel reach the logger the
 /// binary installed.
 pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if config.io_threads > 0 {
-        builder.worker_threads(config.io_threads as usize);
-    }
-    let runtime = builder
+    // Accepting, timers and signals; connections run on the I/O threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name("ferrite-io")
+        .thread_name("ferrite-main")
         .build()
         .map_err(ServerError::Runtime)?;
     runtime.block_on(serve(config, log_level_hook))
@@ -159,6 +159,11 @@ pub async fn serve(
         ..StoreConfig::default()
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let io_threads = match config.io_threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n as usize,
+    };
+    let io = IoThreads::start(io_threads).map_err(ServerError::Runtime)?;
     let store = Arc::new(Store::new(store_config));
     let wasm = if config.wasm.enabled {
         let (wasm_config, dir, store) =
@@ -196,6 +201,7 @@ pub async fn serve(
         shutdown_tx,
         shutting_down: AtomicBool::new(false),
         log_level_hook,
+        io,
     });
     tracing::info!(
         "Ferrite {} started, pid {}",
@@ -224,6 +230,8 @@ pub async fn serve(
         Ok(Err(err)) => tracing::warn!("Error saving at shutdown: {err}"),
         Err(err) => tracing::warn!("Error saving at shutdown: {err}"),
     }
+    let io_server = Arc::clone(&server);
+    let _ = tokio::task::spawn_blocking(move || io_server.io.stop()).await;
     tracing::info!("Ferrite is now ready to exit, bye bye...");
     Ok(())
 }
@@ -276,7 +284,14 @@ fn admit(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     match server.clients.register(peer, laddr, fd, maxclients) {
         Ok(info) => {
-            tokio::spawn(connection::run(Arc::clone(server), stream, info));
+            let (owned, id) = (Arc::clone(server), info.id);
+            let spawned = server
+                .io
+                .spawn_connection(stream, move |stream| connection::run(owned, stream, info));
+            if let Err(err) = spawned {
+                tracing::warn!("cannot hand a connection to an I/O thread: {err}");
+                server.clients.unregister(id);
+            }
         }
         Err(RegisterError::MaxClients) => {
             server

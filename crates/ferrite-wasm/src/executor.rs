@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use ferrite_protocol::Frame;
+use ferrite_store::striped::Stripes;
 use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 use wasmtime::{
@@ -366,7 +367,10 @@ struct Ready {
 }
 
 struct Pool {
-    ready: Mutex<Vec<Ready>>,
+    /// Ready instances, per thread stripe: a call takes one from its
+    /// thread's stripe (else from another) and puts it back there, so
+    /// threads calling one function share no lock. See [`Pool::pop`].
+    ready: Stripes<Mutex<Vec<Ready>>>,
     /// Instances checked out by running calls.
     running: AtomicUsize,
     /// Calls waiting in [`acquire_slot`]: a finished call signals
@@ -376,6 +380,42 @@ struct Pool {
     slot_freed: Condvar,
     /// Unix ms of the last call (for the idle timeout).
     last_used_ms: AtomicU64,
+}
+
+impl Pool {
+    /// A ready instance: this thread's stripe's last one, else another
+    /// stripe's (one instance per calling thread settles in its stripe).
+    fn pop(&self) -> Option<Ready> {
+        if let Some(ready) = self.ready.mine().lock().pop() {
+            return Some(ready);
+        }
+        self.ready
+            .iter_from_mine()
+            .skip(1)
+            .find_map(|s| s.lock().pop())
+    }
+
+    /// Puts `ready` into this thread's stripe, unless the stripe holds
+    /// `max` already (then it is dropped). Instances are created only when
+    /// every stripe was found empty, so the stripes hold about `max` in all.
+    fn push(&self, ready: Ready, max: usize) {
+        let mut mine = self.ready.mine().lock();
+        if mine.len() < max {
+            mine.push(ready);
+        }
+    }
+
+    /// Ready instances in all stripes.
+    fn ready_len(&self) -> usize {
+        self.ready.iter().map(|s| s.lock().len()).sum()
+    }
+
+    /// Drops every ready instance.
+    fn clear(&self) {
+        for stripe in self.ready.iter() {
+            stripe.lock().clear();
+        }
+    }
 }
 
 struct Function {
@@ -652,7 +692,7 @@ impl WasmExecutor {
             }),
             stats: FunctionStats::new(),
             pool: Pool {
-                ready: Mutex::new(Vec::new()),
+                ready: Stripes::default(),
                 running: AtomicUsize::new(0),
                 slot_waiters: AtomicUsize::new(0),
                 slot_lock: Mutex::new(()),
@@ -692,7 +732,7 @@ impl WasmExecutor {
             }
             inner.functions.store(Arc::new(functions));
         }
-        function.pool.ready.lock().push(first);
+        function.pool.push(first, function.pool_max);
         self.nudge_keeper();
         Ok(self.describe(&function))
     }
@@ -968,7 +1008,7 @@ impl WasmExecutor {
             limits: config.limits,
             permissions: (*config.permissions).clone(),
             loaded_at_ms: unix_ms(f.loaded_at),
-            ready_instances: f.pool.ready.lock().len(),
+            ready_instances: f.pool.ready_len(),
             stats: f.stats.snapshot(),
         }
     }
@@ -1041,7 +1081,7 @@ impl WasmExecutor {
         // An empty pool means calls come faster than the keeper refills it
         // (every KEEPER_INTERVAL): instantiating here is then cheaper than
         // waking the keeper thread for every call.
-        let popped = f.pool.ready.lock().pop();
+        let popped = f.pool.pop();
         let Ready {
             mut store,
             instance,
@@ -1438,14 +1478,14 @@ fn put_back(
         state.call.result = Vec::new();
     }
     state.call.reply = None;
-    let mut ready = f.pool.ready.lock();
-    if ready.len() < f.pool_max {
-        ready.push(Ready {
+    f.pool.push(
+        Ready {
             store,
             instance,
             snapshot: Some(snapshot),
-        });
-    }
+        },
+        f.pool_max,
+    );
 }
 
 /// A running-instance slot of a function; released on drop.
@@ -1798,14 +1838,12 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
         for f in functions {
             let idle = now_ms.saturating_sub(f.pool.last_used_ms.load(Ordering::Relaxed)) > idle_ms;
             if idle {
-                f.pool.ready.lock().clear();
+                f.pool.clear();
                 continue;
             }
-            while f.pool.ready.lock().len() < inner.pool.min_instances
-                && !stop.load(Ordering::Relaxed)
-            {
+            while f.pool.ready_len() < inner.pool.min_instances && !stop.load(Ordering::Relaxed) {
                 match instantiate(&inner, &f, Instant::now()) {
-                    Ok(ready) => f.pool.ready.lock().push(ready),
+                    Ok(ready) => f.pool.push(ready, f.pool_max),
                     Err(e) => {
                         tracing::warn!(target: "ferrite::wasm", function = &*f.name, "cannot pre-instantiate: {e}");
                         break;

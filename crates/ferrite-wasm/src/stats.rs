@@ -1,12 +1,14 @@
-//! Per-function statistics: one mutex per function over the counters and
-//! the duration histogram, so a call takes one lock (two atomic operations
-//! on one cache line) to record itself, and calls of different functions
-//! never share a lock. Atomics per counter cost a call nine contended
-//! read-modify-writes when two threads run the same function.
+//! Per-function statistics: per thread stripe
+//! ([`ferrite_store::striped`]), one mutex over the counters and the
+//! duration histogram, so a call takes one lock that stays with its core
+//! to record itself, and readers (WASM.STATS) merge the stripes. Atomics
+//! per counter cost a call nine contended read-modify-writes when two
+//! threads run the same function; one shared mutex still moved its line
+//! between the I/O threads twice per call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ferrite_store::striped::{Counter, Stripes};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
@@ -15,9 +17,11 @@ const HISTOGRAM_NS_MAX: u64 = 3_600_000_000_000;
 
 /// Counters of one function.
 pub(crate) struct FunctionStats {
-    counters: Mutex<Counters>,
+    /// A stripe's counters (a histogram is ~260 KiB) are allocated by the
+    /// first call its threads record.
+    stripes: Stripes<Mutex<Option<Box<Counters>>>>,
     /// Apart: counted on the inline path's way out, not under the lock.
-    deferred: AtomicU64,
+    deferred: Counter,
 }
 
 struct Counters {
@@ -88,8 +92,8 @@ pub(crate) fn unix_ms(t: SystemTime) -> u64 {
 impl FunctionStats {
     pub(crate) fn new() -> Self {
         FunctionStats {
-            counters: Mutex::new(Counters::new()),
-            deferred: AtomicU64::new(0),
+            stripes: Stripes::default(),
+            deferred: Counter::default(),
         }
     }
 
@@ -108,7 +112,8 @@ impl FunctionStats {
             .clamp(1, HISTOGRAM_NS_MAX);
         // Monotonic, + 1 so that 0 means never; made Unix time on reading.
         let last_ms = crate::clock::mono_ms(ended) + 1;
-        let mut c = self.counters.lock();
+        let mut stripe = self.stripes.mine().lock();
+        let c = stripe.get_or_insert_with(|| Box::new(Counters::new()));
         c.invocations += 1;
         if ok {
             c.successful += 1;
@@ -126,31 +131,52 @@ impl FunctionStats {
 
     /// Counts one inline attempt handed back (see [`StatsSnapshot::deferred`]).
     pub(crate) fn record_deferred(&self) {
-        self.deferred.fetch_add(1, Ordering::Relaxed);
+        self.deferred.add(1);
     }
 
+    /// The stripes merged: sums, the peak, the latest call's memory size.
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
-        let c = self.counters.lock();
-        let last = c.last_invocation_ms;
+        let mut all = Counters::new();
+        for stripe in self.stripes.iter() {
+            let stripe = stripe.lock();
+            let Some(c) = stripe.as_deref() else { continue };
+            all.invocations += c.invocations;
+            all.successful += c.successful;
+            all.failed += c.failed;
+            all.duration_ns_total = all.duration_ns_total.saturating_add(c.duration_ns_total);
+            all.fuel_consumed = all.fuel_consumed.saturating_add(c.fuel_consumed);
+            all.memory_bytes_peak = all.memory_bytes_peak.max(c.memory_bytes_peak);
+            if c.last_invocation_ms >= all.last_invocation_ms {
+                all.last_invocation_ms = c.last_invocation_ms;
+                all.memory_bytes_last = c.memory_bytes_last;
+            }
+            // Same bounds on both sides: adding cannot fail.
+            let _ = all.histogram.add(&c.histogram);
+        }
+        let last = all.last_invocation_ms;
         StatsSnapshot {
-            invocations: c.invocations,
-            successful: c.successful,
-            failed: c.failed,
+            invocations: all.invocations,
+            successful: all.successful,
+            failed: all.failed,
             avg_duration: Duration::from_nanos(
-                c.duration_ns_total.checked_div(c.invocations).unwrap_or(0),
+                all.duration_ns_total
+                    .checked_div(all.invocations)
+                    .unwrap_or(0),
             ),
-            p99_duration: Duration::from_nanos(c.histogram.value_at_quantile(0.99)),
-            fuel_consumed: c.fuel_consumed,
-            memory_used_bytes: c.memory_bytes_last,
-            memory_peak_bytes: c.memory_bytes_peak,
+            p99_duration: Duration::from_nanos(all.histogram.value_at_quantile(0.99)),
+            fuel_consumed: all.fuel_consumed,
+            memory_used_bytes: all.memory_bytes_last,
+            memory_peak_bytes: all.memory_bytes_peak,
             last_invocation_ms: (last != 0).then(|| crate::clock::unix_ms_of(last - 1)),
-            deferred: self.deferred.load(Ordering::Relaxed),
+            deferred: self.deferred.get(),
         }
     }
 
     /// Resets every counter (WASM.STATS RESET).
     pub(crate) fn reset(&self) {
-        *self.counters.lock() = Counters::new();
-        self.deferred.store(0, Ordering::Relaxed);
+        for stripe in self.stripes.iter() {
+            *stripe.lock() = None;
+        }
+        self.deferred.reset();
     }
 }

@@ -209,7 +209,7 @@ async fn run(
                     .execute_resolved(session.db, spec, argv, session.protocol);
             }
         }
-        Layer::Server => run_server_command(server, session, spec, argv),
+        Layer::Server => run_server_command(server, session, spec, argv).await,
         Layer::Wasm => match &server.wasm {
             Some(wasm) => Some(wasm.run(spec.name, argv, session.db).await),
             None => Some(CommandError::WasmUnavailable(spec.name).to_frame()),
@@ -218,7 +218,7 @@ async fn run(
 }
 
 /// Runs one of the server's own commands (never EXEC). `None` = no reply.
-pub fn run_server_command(
+pub async fn run_server_command(
     server: &Arc<Server>,
     session: &mut Session,
     spec: &'static CommandSpec,
@@ -258,11 +258,11 @@ pub fn run_server_command(
         "command|getkeys" => command::getkeys(argv),
         "command|list" => command::list(argv),
         "time" => Ok(server::time()),
-        "save" => server::save(server),
+        "save" => server::save(server).await,
         "bgsave" => server::bgsave(server, argv),
         "lastsave" => Ok(server::lastsave(server)),
         "bgrewriteaof" => server::bgrewriteaof(server),
-        "shutdown" => match server::shutdown(server, session, argv) {
+        "shutdown" => match server::shutdown(server, session, argv).await {
             Ok(()) => return None,
             Err(err) => Err(err),
         },

@@ -100,6 +100,7 @@ pub async fn exec(server: &Arc<Server>, session: &mut Session) -> Frame {
                     Layer::Wasm => CommandError::WasmUnavailable(spec.name).to_frame(),
                     Layer::Server => {
                         let reply = run_server_command(server, session, spec, argv)
+                            .await
                             .unwrap_or(Frame::NullArray);
                         if spec.name == "select" && !reply.is_error() {
                             // The session's index was validated by SELECT.

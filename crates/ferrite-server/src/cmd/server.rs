@@ -25,8 +25,9 @@ pub fn time() -> Frame {
 /// SAVE saves a snapshot first, NOSAVE does not, neither saves when save
 /// rules are set (Redis). A failed save refuses to shut down unless FORCE.
 /// NOW changes nothing (there are no replicas to wait for). The snapshot is
-/// written on this thread, like Redis's blocking save.
-pub fn shutdown(
+/// written before the reply, like Redis's blocking save (on a blocking
+/// thread: the I/O thread keeps serving its other connections).
+pub async fn shutdown(
     server: &Arc<Server>,
     session: &mut Session,
     argv: &[Bytes],
@@ -60,9 +61,9 @@ pub fn shutdown(
         None
     };
     let config = server.config.read().clone();
-    // The snapshot waits for running transactions: let this worker's other
-    // tasks move to other threads meanwhile.
-    let saved = tokio::task::block_in_place(|| server.persistence.shutdown_save(&config, decision));
+    // The snapshot waits for running transactions: not on the I/O thread.
+    let persistence = Arc::clone(&server.persistence);
+    let saved = blocking(move || persistence.shutdown_save(&config, decision)).await?;
     if let Err(err) = saved {
         if !force {
             tracing::warn!("Error trying to save the DB, can't exit: {err}");
@@ -79,16 +80,18 @@ pub fn shutdown(
 
 /// `SAVE`: a snapshot to `dbfilename`, on this thread (blocks the client,
 /// like Redis; other connections keep being served).
-pub fn save(server: &Server) -> Result<Frame, CommandError> {
+pub async fn save(server: &Server) -> Result<Frame, CommandError> {
     if server.persistence.bgsave_running() {
         return Err(CommandError::Persistence(
             "ERR Background save already in progress".to_owned(),
         ));
     }
     let config = server.config.read().clone();
-    // Blocks this client like Redis's SAVE; the worker's other tasks move to
-    // other threads meanwhile.
-    tokio::task::block_in_place(|| server.persistence.save(&config))
+    // Blocks this client like Redis's SAVE, on a blocking thread: the I/O
+    // thread keeps serving its other connections.
+    let persistence = Arc::clone(&server.persistence);
+    blocking(move || persistence.save(&config))
+        .await?
         .map(|()| Frame::ok())
         .map_err(|_| CommandError::Persistence("ERR".to_owned()))
 }
@@ -128,4 +131,13 @@ pub fn bgrewriteaof(server: &Server) -> Result<Frame, CommandError> {
         .bgrewriteaof(policy)
         .map(|_| Frame::simple("Background append only file rewriting started"))
         .map_err(|e| CommandError::Persistence(e.to_string()))
+}
+
+/// Runs `work` on the runtime's blocking pool and waits for it.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CommandError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| CommandError::Persistence(format!("ERR {err}")))
 }
