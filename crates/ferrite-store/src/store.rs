@@ -113,7 +113,7 @@ struct HeldKeyspace<'a> {
 
 impl Drop for HeldKeyspace<'_> {
     fn drop(&mut self) {
-        self.locks.release(self.id, true);
+        self.locks.release(self.id, None);
     }
 }
 
@@ -256,8 +256,8 @@ impl Store {
         Store {
             config,
             shards,
+            locks: Locks::new(hasher),
             hasher,
-            locks: Locks::new(),
             expired_keys: AtomicU64::new(0),
             changes: crate::striped::Counter::default(),
             expire_cursor: AtomicUsize::new(0),
@@ -483,10 +483,12 @@ impl Store {
         };
         // Checked under the shard locks: a transaction that starts holding
         // after this runs its commands after ours.
-        if self.locks.any_held() {
-            if let Some(blocked) = self.locks.check(spec, keys) {
-                return Err(blocked);
-            }
+        let blocked = match single {
+            Some((key, hash)) => self.locks.check_one(key, hash),
+            None => self.locks.check(spec, keys),
+        };
+        if let Some(blocked) = blocked {
+            return Err(blocked);
         }
         let sink = self.recording_sink();
         let mut ctx = Ctx::new(self, db, now_ms, guards, None, protocol, sink);
@@ -842,7 +844,9 @@ impl Store {
     /// One round of active expiry, Redis style: samples keys that have a TTL
     /// (at most `budget` samples in total), deletes the expired ones, and
     /// keeps sampling a database shard while more than 25% of its sample was
-    /// expired. Skipped while a transaction holds locks. Returns keys deleted.
+    /// expired. Keys a transaction holds are left to it (its view of them
+    /// must not change under it); nothing is deleted while one holds the
+    /// whole keyspace. Returns keys deleted.
     pub fn active_expire_cycle(&self, budget: usize) -> usize {
         let per_round = self.config.expire_sample_keys.max(1);
         let slots = self.shards.len() * self.config.databases;
@@ -858,7 +862,9 @@ impl Store {
             let slot = (start + step) % slots;
             let (shard_index, db) = (slot / self.config.databases, slot % self.config.databases);
             let mut shard = self.lock_shard(shard_index);
-            if self.locks.any_held() {
+            // Under the shard mutex: a transaction taking the keyspace or a
+            // key after this looks runs its commands after this cycle.
+            if self.locks.keyspace_held() {
                 break;
             }
             let dbs = &mut shard.dbs[db];
@@ -885,6 +891,7 @@ impl Store {
                     };
                     let expire_at = dbs.map.get(&key).and_then(|e| e.expire_at_ms);
                     match expire_at {
+                        Some(at) if now > at && self.locks.key_held(&key, self.hash_key(&key)) => {}
                         Some(at) if now > at => {
                             dbs.remove(&key);
                             dbs.touch_watched(&key);

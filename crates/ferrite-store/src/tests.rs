@@ -636,6 +636,45 @@ fn active_expiry_and_keyspace_info() {
 }
 
 #[test]
+fn active_expiry_leaves_keys_held_by_a_transaction() {
+    use crate::{Scope, TxnMode};
+    let s = Store::new(StoreConfig {
+        shards: 2,
+        ..StoreConfig::default()
+    });
+    for key in ["held", "free:1", "free:2"] {
+        run(&s, &["SET", key, "v", "PX", "10"]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let txn = s
+        .begin(
+            0,
+            Scope::Keys(argv(&["held"])),
+            TxnMode::ReadWrite,
+            deadline,
+        )
+        .expect("begin");
+    let mut removed = 0;
+    for _ in 0..50 {
+        removed += s.active_expire_cycle(100);
+    }
+    assert_eq!(removed, 2, "the two free keys expire, the held one waits");
+    assert_eq!(s.keyspace_info()[0].keys, 1);
+    txn.commit();
+    let all = s
+        .begin(0, Scope::All, TxnMode::ReadWrite, deadline)
+        .expect("begin");
+    assert_eq!(
+        s.active_expire_cycle(100),
+        0,
+        "nothing while the keyspace is held"
+    );
+    all.commit();
+    assert_eq!(s.active_expire_cycle(100), 1);
+}
+
+#[test]
 fn lazy_scope_takes_the_keyspace_at_first_key() {
     use crate::{Scope, TxnMode};
     use std::time::{Duration, Instant};

@@ -480,7 +480,15 @@ impl<'s> Txn<'s> {
     fn finish(&mut self) {
         if !self.finished {
             self.finished = true;
-            self.store.locks().release(self.id, self.holding);
+            if self.holding {
+                // A `Keys` scope took its declared keys; `Lazy` and `All`
+                // the keyspace.
+                let keys = match (&self.declared, self.lazy) {
+                    (Some(declared), false) => Some(declared.keys.as_slice()),
+                    _ => None,
+                };
+                self.store.locks().release(self.id, keys);
+            }
             self.holding = false;
         }
     }
