@@ -47,6 +47,12 @@ pub const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// After an inline attempt of a function used up [`INLINE_BUDGET`], the
 /// function's calls skip the inline attempt for this long (in ms).
 const INLINE_BACKOFF_MS: u64 = 1000;
+/// With no call for this long, the epoch ticker stops ticking every
+/// [`EPOCH_TICK`] (an idle server does not wake a thread 1,000 times a
+/// second); the next call wakes it (see [`Ticker`]).
+const TICKER_IDLE_MS: u64 = 100;
+/// How often an idle epoch ticker still ticks (for the coarse clock).
+const TICKER_IDLE_TICK: Duration = Duration::from_secs(1);
 /// How often the pool keeper wakes up on its own.
 const KEEPER_INTERVAL: Duration = Duration::from_millis(50);
 /// Per freed instance slot, most bytes of linear memory (and of table)
@@ -185,20 +191,15 @@ impl WasmExecutorBuilder {
             )),
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
-            let engine = engine.clone();
-            let stop = stop.clone();
+        let ticker = Arc::new(Ticker::default());
+        let ticker_handle = {
+            let (engine, ticker, stop) = (engine.clone(), ticker.clone(), stop.clone());
             thread::Builder::new()
                 .name("ferrite-wasm-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        thread::sleep(EPOCH_TICK);
-                        crate::clock::tick();
-                        engine.increment_epoch();
-                    }
-                })
+                .spawn(move || ticker_loop(&engine, &ticker, &stop))
                 .map_err(|e| WasmError::Internal(format!("ERR cannot start epoch thread: {e}")))?
         };
+        let ticker_thread = ticker_handle.thread().clone();
         let inner = Arc::new(Inner {
             engine,
             limits: self.limits,
@@ -213,7 +214,9 @@ impl WasmExecutorBuilder {
             modules: Mutex::new(HashMap::new()),
             stop: stop.clone(),
             keeper_thread: OnceLock::new(),
-            threads: Mutex::new(vec![ticker]),
+            ticker,
+            ticker_thread,
+            threads: Mutex::new(vec![ticker_handle]),
         });
         let weak = Arc::downgrade(&inner);
         let keeper = thread::Builder::new()
@@ -324,12 +327,61 @@ struct Inner {
     modules: Mutex<HashMap<[u8; 32], Compiled>>,
     stop: Arc<AtomicBool>,
     keeper_thread: OnceLock<Thread>,
+    ticker: Arc<Ticker>,
+    ticker_thread: Thread,
     threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What calls and the epoch ticker share so that the ticker can sleep while
+/// no call runs. A call writes `last_call_ms` (when it changed) and then
+/// reads `parked`; the ticker writes `parked` and then reads
+/// `last_call_ms`, both `SeqCst`: either the ticker sees the call and keeps
+/// ticking, or the call sees the ticker parked and wakes it.
+#[derive(Default)]
+struct Ticker {
+    /// [`clock::mono_ms`] of the last call's start.
+    last_call_ms: AtomicU64,
+    parked: AtomicBool,
+}
+
+impl Inner {
+    /// Marks a call starting at `now_ms`; wakes the epoch ticker if idle.
+    fn note_call(&self, now_ms: u64) {
+        if self.ticker.last_call_ms.load(Ordering::Relaxed) != now_ms {
+            self.ticker.last_call_ms.store(now_ms, Ordering::SeqCst);
+        }
+        if self.ticker.parked.load(Ordering::SeqCst) {
+            self.ticker_thread.unpark();
+        }
+    }
+}
+
+/// The epoch ticker's loop: ticks every [`EPOCH_TICK`] while calls come,
+/// every [`TICKER_IDLE_TICK`] (or at the next call) once idle for
+/// [`TICKER_IDLE_MS`].
+fn ticker_loop(engine: &Engine, ticker: &Ticker, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let idle = |now_ms: u64| {
+            now_ms.saturating_sub(ticker.last_call_ms.load(Ordering::SeqCst)) > TICKER_IDLE_MS
+        };
+        if idle(clock::mono_ms(Instant::now())) {
+            ticker.parked.store(true, Ordering::SeqCst);
+            if idle(clock::mono_ms(Instant::now())) {
+                thread::park_timeout(TICKER_IDLE_TICK);
+            }
+            ticker.parked.store(false, Ordering::SeqCst);
+        } else {
+            thread::sleep(EPOCH_TICK);
+        }
+        clock::tick();
+        engine.increment_epoch();
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.ticker_thread.unpark();
         if let Some(t) = self.keeper_thread.get() {
             t.unpark();
         }
@@ -1042,6 +1094,7 @@ impl WasmExecutor {
     ) -> Run {
         let started = Instant::now();
         let started_ms = clock::mono_ms(started);
+        self.inner.note_call(started_ms);
         let config = f.config.load();
         if inline && !inline_allowed(f, &config, started_ms) {
             return Run::Deferred(args);
@@ -1351,6 +1404,8 @@ fn instantiate_with(
     started: Instant,
     reusing: bool,
 ) -> Result<Ready, WasmError> {
+    // Initializers run guest code: the epoch must advance.
+    inner.note_call(clock::mono_ms(started));
     let config = f.config.load();
     let deadline = started + config.limits.max_time;
     let state = HostState {
