@@ -47,6 +47,14 @@ impl IoThreads {
                 .thread_name(format!("ferrite-io-{index}"))
                 .build()?;
             handles.push(runtime.handle().clone());
+            runtime.spawn(async {
+                let mut every = tokio::time::interval(crate::alloc::COLLECT_INTERVAL);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    crate::alloc::collect_thread_garbage();
+                }
+            });
             let mut stopped = stop.subscribe();
             let thread = std::thread::Builder::new()
                 .name(format!("ferrite-io-{index}"))

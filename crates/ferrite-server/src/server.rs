@@ -324,6 +324,8 @@ async fn persistence_cron(server: Arc<Server>) {
         }
         let config = server.config.read().clone();
         server.persistence.cron(&config);
+        // Samples the peak of used_memory (INFO `used_memory_peak`).
+        let _ = crate::alloc::allocated_bytes();
     }
 }
 
