@@ -3,14 +3,13 @@
 //! accept loop hands each new connection to the next thread, round robin,
 //! and the connection stays there for its whole life.
 //!
-//! Why not one work-stealing runtime: with 50 clients at pipeline depth 1,
-//! a stealing scheduler wakes its idle worker for nearly every batch of
-//! ready sockets (a futex wake, a context switch and a migration of the
-//! connection's buffers to the other core). Measured on this project's
-//! 2-core machine (`perf stat`, 200k GETs, `docs/benchmarks.md`): 44k context
-//! switches and 850 migrations with the stealing runtime, against Redis's
-//! 26k and 57. A connection pinned to one thread touches its buffers,
-//! session and socket from one core only.
+//! Why not one work-stealing runtime: a stealing scheduler moves
+//! connections between its workers, so a connection's buffers, session and
+//! socket travel between cores. Measured on this project's 2-core machine
+//! (`perf stat`, 200k GETs at pipeline 1, docs/benchmarks.md session 6):
+//! 850–1,382 CPU migrations with the stealing runtime, 22 here (Redis 57);
+//! context switches stayed the same (~44k, Redis 26k). WASM.CALL at
+//! pipeline 16 cost ~15 % less server CPU.
 //!
 //! Blocking work (deferred WASM calls, SAVE) goes to the `spawn_blocking`
 //! pool of the connection's runtime, never onto the I/O thread itself.
@@ -74,16 +73,6 @@ impl IoThreads {
             stop,
             threads: Mutex::new(threads),
         })
-    }
-
-    /// Number of I/O threads.
-    pub fn len(&self) -> usize {
-        self.handles.len()
-    }
-
-    /// Always false: there is at least one thread.
-    pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
     }
 
     /// Moves `stream` (accepted on another runtime) to the next I/O thread

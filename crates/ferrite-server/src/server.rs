@@ -126,9 +126,10 @@ fn new_run_id() -> String {
         .collect()
 }
 
-/// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds its own tokio
-/// runtime with `io-threads` workers (tokio's default, one per core, for
-/// 0). `log_level_hook` lets CONFIG SET loglevel reach the logger the
+/// Runs the server until SHUTDOWN, SIGINT or SIGTERM. Builds a small tokio
+/// runtime for accepting, timers and signals; [`serve`] starts the
+/// `io-threads` connection threads (one per core for 0, see
+/// [`crate::io_threads`]). `log_level_hook` lets CONFIG SET loglevel reach the logger the
 /// binary installed.
 pub fn run(config: Config, log_level_hook: Option<LogLevelHook>) -> Result<(), ServerError> {
     // Accepting, timers and signals; connections run on the I/O threads.

@@ -1908,3 +1908,49 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call on an executor whose epoch ticker went idle (parked) wakes
+    /// it: an endless loop still ends with its timeout, not after the
+    /// idle tick of a second or more.
+    #[test]
+    fn a_call_wakes_the_idle_epoch_ticker() {
+        let executor = WasmExecutor::builder()
+            .limits(ResourceLimits {
+                max_fuel: u64::MAX / 2,
+                ..ResourceLimits::quick()
+            })
+            .build()
+            .expect("executor");
+        let wasm =
+            wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).expect("wat");
+        executor
+            .load("spin", wasm, Some(FunctionPermissions::read_only()))
+            .expect("load");
+        // Loading instantiated the module (a call for the ticker); wait
+        // until the ticker has been idle long enough to park.
+        let ticker = &executor.inner.ticker;
+        for _ in 0..1_000 {
+            if ticker.parked.load(Ordering::SeqCst) {
+                break;
+            }
+            thread::sleep(EPOCH_TICK);
+        }
+        assert!(
+            ticker.parked.load(Ordering::SeqCst),
+            "the idle ticker parks"
+        );
+        let started = Instant::now();
+        let result = executor.call("spin", "spin", vec![], None);
+        assert_eq!(result, Err(WasmError::Timeout(100)));
+        // Well below the idle tick: the call woke the ticker.
+        assert!(
+            started.elapsed() < TICKER_IDLE_TICK / 2,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -78,8 +78,9 @@ pub async fn shutdown(
     Ok(())
 }
 
-/// `SAVE`: a snapshot to `dbfilename`, on this thread (blocks the client,
-/// like Redis; other connections keep being served).
+/// `SAVE`: a snapshot to `dbfilename` before the reply (blocks the client,
+/// like Redis), written on a blocking thread: other connections keep being
+/// served.
 pub async fn save(server: &Server) -> Result<Frame, CommandError> {
     if server.persistence.bgsave_running() {
         return Err(CommandError::Persistence(
