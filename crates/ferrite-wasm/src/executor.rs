@@ -333,40 +333,66 @@ struct Inner {
 }
 
 /// What calls and the epoch ticker share so that the ticker can sleep while
-/// no call runs. A call writes `last_call_ms` (when it changed) and then
-/// reads `parked`; the ticker writes `parked` and then reads
-/// `last_call_ms`, both `SeqCst`: either the ticker sees the call and keeps
-/// ticking, or the call sees the ticker parked and wakes it.
+/// no call runs. A call counts itself in its thread's `in_flight` stripe
+/// and writes `last_call_ms` (when it changed), then reads `parked`; the
+/// ticker writes `parked`, then reads both, all `SeqCst`: either the ticker
+/// sees the call and keeps ticking, or the call sees the ticker parked and
+/// wakes it. A running call (however long, even blocked in a host call)
+/// keeps the ticker ticking, so its timeout is enforced on time.
 #[derive(Default)]
 struct Ticker {
     /// [`clock::mono_ms`] of the last call's start.
     last_call_ms: AtomicU64,
+    /// Calls (and instantiations) under way, per thread stripe: a call
+    /// starts and ends on one thread, so its stripe stays with its core.
+    in_flight: Stripes<AtomicUsize>,
     parked: AtomicBool,
 }
 
+impl Ticker {
+    /// Whether the ticker may park: no call under way and none started in
+    /// the last [`TICKER_IDLE_MS`].
+    fn idle(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.last_call_ms.load(Ordering::SeqCst)) > TICKER_IDLE_MS
+            && self
+                .in_flight
+                .iter()
+                .all(|calls| calls.load(Ordering::SeqCst) == 0)
+    }
+}
+
+/// A call (or instantiation) under way; see [`Ticker`]. Uncounted on drop.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Inner {
-    /// Marks a call starting at `now_ms`; wakes the epoch ticker if idle.
-    fn note_call(&self, now_ms: u64) {
+    /// Counts a call starting at `now_ms` until the guard drops; wakes the
+    /// epoch ticker if it is parked.
+    fn note_call(&self, now_ms: u64) -> InFlight<'_> {
+        let calls = self.ticker.in_flight.mine();
+        calls.fetch_add(1, Ordering::SeqCst);
         if self.ticker.last_call_ms.load(Ordering::Relaxed) != now_ms {
             self.ticker.last_call_ms.store(now_ms, Ordering::SeqCst);
         }
         if self.ticker.parked.load(Ordering::SeqCst) {
             self.ticker_thread.unpark();
         }
+        InFlight(calls)
     }
 }
 
-/// The epoch ticker's loop: ticks every [`EPOCH_TICK`] while calls come,
-/// every [`TICKER_IDLE_TICK`] (or at the next call) once idle for
-/// [`TICKER_IDLE_MS`].
+/// The epoch ticker's loop: ticks every [`EPOCH_TICK`] while calls run or
+/// come, every [`TICKER_IDLE_TICK`] (or at the next call) once idle.
 fn ticker_loop(engine: &Engine, ticker: &Ticker, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
-        let idle = |now_ms: u64| {
-            now_ms.saturating_sub(ticker.last_call_ms.load(Ordering::SeqCst)) > TICKER_IDLE_MS
-        };
-        if idle(clock::mono_ms(Instant::now())) {
+        if ticker.idle(clock::mono_ms(Instant::now())) {
             ticker.parked.store(true, Ordering::SeqCst);
-            if idle(clock::mono_ms(Instant::now())) {
+            if ticker.idle(clock::mono_ms(Instant::now())) {
                 thread::park_timeout(TICKER_IDLE_TICK);
             }
             ticker.parked.store(false, Ordering::SeqCst);
@@ -1094,7 +1120,7 @@ impl WasmExecutor {
     ) -> Run {
         let started = Instant::now();
         let started_ms = clock::mono_ms(started);
-        self.inner.note_call(started_ms);
+        let _in_flight = self.inner.note_call(started_ms);
         let config = f.config.load();
         if inline && !inline_allowed(f, &config, started_ms) {
             return Run::Deferred(args);
@@ -1405,7 +1431,7 @@ fn instantiate_with(
     reusing: bool,
 ) -> Result<Ready, WasmError> {
     // Initializers run guest code: the epoch must advance.
-    inner.note_call(clock::mono_ms(started));
+    let _in_flight = inner.note_call(clock::mono_ms(started));
     let config = f.config.load();
     let deadline = started + config.limits.max_time;
     let state = HostState {
@@ -1912,6 +1938,40 @@ fn keeper_loop(weak: Weak<Inner>, stop: Arc<AtomicBool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call longer than the ticker's idle time keeps it ticking: its
+    /// timeout (300 ms, three times the idle time) ends it on time, not at
+    /// the next idle tick a second later.
+    #[test]
+    fn a_long_call_keeps_the_epoch_ticker_ticking() {
+        let executor = WasmExecutor::builder()
+            .limits(ResourceLimits {
+                max_fuel: u64::MAX / 2,
+                max_time: Duration::from_millis(300),
+                ..ResourceLimits::default()
+            })
+            .build()
+            .expect("executor");
+        let wasm =
+            wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).expect("wat");
+        executor
+            .load("spin", wasm, Some(FunctionPermissions::read_only()))
+            .expect("load");
+        let started = Instant::now();
+        let result = executor.call("spin", "spin", vec![], None);
+        assert_eq!(result, Err(WasmError::Timeout(300)));
+        assert!(
+            started.elapsed() < Duration::from_millis(300) + TICKER_IDLE_TICK / 2,
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(executor
+            .inner
+            .ticker
+            .in_flight
+            .iter()
+            .all(|calls| calls.load(Ordering::SeqCst) == 0));
+    }
 
     /// A call on an executor whose epoch ticker went idle (parked) wakes
     /// it: an endless loop still ends with its timeout, not after the
