@@ -479,7 +479,12 @@ impl WasmService {
         db: usize,
         mode: AccessMode,
     ) -> WasmResult<Frame> {
-        let function = String::from_utf8_lossy(&argv[1]).into_owned();
+        // The checked conversion first: `from_utf8_lossy` walks the name
+        // in chunks even when it is valid.
+        let function = match std::str::from_utf8(&argv[1]) {
+            Ok(name) => name.to_owned(),
+            Err(_) => String::from_utf8_lossy(&argv[1]).into_owned(),
+        };
         let (keys, args) = ferrite_store::cmd::wasm::call_layout(argv);
         let numkeys = keys.as_ref().map_or(0, |r| r.len());
         let keys = keys.map(|r| argv[r].to_vec());
