@@ -32,6 +32,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 use indexmap::IndexMap;
+use smallvec::{smallvec, SmallVec};
 
 use crate::value::BuildHasher;
 
@@ -61,12 +62,20 @@ struct Level {
     span: u32,
 }
 
+/// Links a node keeps inline; a node with more (1 in 64 at p = 1/4) keeps
+/// them on the heap.
+const LEVELS_INLINE: usize = 3;
+
 #[derive(Debug, Clone)]
 struct Node {
     member: Bytes,
     score: f64,
     backward: NodeId,
-    levels: Box<[Level]>,
+    /// Inline, not a box: a step along the list then reads the node it
+    /// lands on, not also a second allocation. perf, ZADD into a 100k-member
+    /// set (P16): `index_insert` + `find_update` were ~40 % of the server's
+    /// time, mostly cache misses on the boxed links.
+    levels: SmallVec<[Level; LEVELS_INLINE]>,
 }
 
 /// One end of a score range (`ZRANGEBYSCORE` syntax: `1.5`, `(1.5`, `-inf`).
@@ -281,14 +290,13 @@ impl ZSet {
             member: Bytes::new(),
             score: 0.0,
             backward: NIL,
-            levels: vec![
+            levels: smallvec![
                 Level {
                     forward: NIL,
                     span: 0
                 };
                 LEVEL_MAX
-            ]
-            .into_boxed_slice(),
+            ],
         };
         ZSet {
             dict: IndexMap::default(),
@@ -365,7 +373,12 @@ impl ZSet {
     pub fn memory_bytes(&self) -> usize {
         let per_node = std::mem::size_of::<Node>() + std::mem::size_of::<Bytes>() + 4;
         let members: usize = self.dict.keys().map(|m| m.len()).sum();
-        let levels: usize = self.nodes.iter().map(|n| n.levels.len() * 8).sum();
+        let levels: usize = self
+            .nodes
+            .iter()
+            .filter(|n| n.levels.spilled())
+            .map(|n| n.levels.len() * std::mem::size_of::<Level>())
+            .sum();
         self.nodes.capacity() * per_node + members + levels
     }
 
@@ -711,14 +724,13 @@ impl ZSet {
             member,
             score,
             backward: NIL,
-            levels: vec![
+            levels: smallvec![
                 Level {
                     forward: NIL,
                     span: 0
                 };
                 level
-            ]
-            .into_boxed_slice(),
+            ],
         };
         if let Some(id) = self.free.pop() {
             self.nodes[id as usize] = node;
@@ -809,7 +821,7 @@ impl ZSet {
         }
         let node = &mut self.nodes[id as usize];
         node.member = Bytes::new();
-        node.levels = Box::new([]);
+        node.levels = SmallVec::new();
         self.free.push(id);
         if self.dict.is_empty() {
             // Give the arena back once the set is empty.
