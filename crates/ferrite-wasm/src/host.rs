@@ -208,6 +208,11 @@ pub(crate) struct HostState {
     /// in the function's exports), typed: a reused instance calls it again
     /// without an export lookup or a dynamic type check.
     pub(crate) sdk_entry: Option<(usize, wasmtime::TypedFunc<(), ()>)>,
+    /// The same for the typed and raw conventions: the last entry point
+    /// (index in the function's exports), and whether its wasm type was
+    /// checked against the export's signature (then it is called without
+    /// wasmtime's per-call check, see `executor::call_checked_entry`).
+    pub(crate) entry: Option<(usize, wasmtime::Func, bool)>,
     /// The module's initializers (`_initialize`, `ferrite_init`) already
     /// ran on this instance (before its snapshot): calls skip them.
     pub(crate) initialized: bool,

@@ -139,6 +139,57 @@ fn raw_convention() {
     );
 }
 
+/// A reused instance caches its last typed/raw entry point (and calls it
+/// without wasmtime's per-call type check): calls that alternate between
+/// entry points of different signatures on the same instances must each get
+/// their own function and their own result type, every time.
+#[test]
+fn alternating_entry_points_on_reused_instances() {
+    let (x, _) = setup();
+    x.load("rl", guest(TYPED), Some(all())).unwrap();
+    for i in 0..50i64 {
+        assert_eq!(
+            x.call("rl", "half", vec![WasmValue::F64(i as f64)], None)
+                .unwrap(),
+            WasmValue::F64(i as f64 / 2.0)
+        );
+        assert_eq!(
+            x.call(
+                "rl",
+                "sum64",
+                vec![WasmValue::I64(i << 33), WasmValue::I64(i)],
+                None
+            )
+            .unwrap(),
+            WasmValue::I64((i << 33) + i)
+        );
+        assert_eq!(
+            x.call("rl", "raw", vec![s(&format!("r{i}"))], None)
+                .unwrap(),
+            bulk(&format!("r{i}"))
+        );
+        assert_eq!(
+            x.call("rl", "raw_status", vec![s("x")], None),
+            Err(WasmError::GuestError(
+                "ERR function returned status 3".into()
+            ))
+        );
+        // Same entry twice in a row: the cached one.
+        for _ in 0..2 {
+            assert_eq!(
+                x.call(
+                    "rl",
+                    "sum64",
+                    vec![WasmValue::I64(-i), WasmValue::I64(1)],
+                    None
+                )
+                .unwrap(),
+                WasmValue::I64(1 - i)
+            );
+        }
+    }
+}
+
 #[test]
 fn abi_section_declares_conventions_and_arity() {
     let (x, _) = setup();
