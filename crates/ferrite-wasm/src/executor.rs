@@ -19,7 +19,9 @@ use wasmtime::{
 
 use crate::abi::{self, Convention, ExportInfo, NumType};
 use crate::clock;
-use crate::host::{self, CallEnv, CallState, EnvPtr, HostState, Imports, Limiter, Raise};
+use crate::host::{
+    self, CallEnv, CallState, EnvPtr, HostState, Imports, LaterBegin, Limiter, Raise,
+};
 use crate::keyspace::{AccessMode, KeyScope, Keyspace};
 use crate::limits::{PoolConfig, ResourceLimits};
 use crate::permissions::{Capability, DefaultPermissions, FunctionPermissions};
@@ -1142,9 +1144,11 @@ impl WasmExecutor {
             f.stats.record(false, started, Instant::now(), 0, 0);
             e
         };
-        // Inline: the locks first, so that a busy key costs no instance.
+        // Inline: the locks first, so that a busy key costs no instance. A
+        // call without declared keys begins its transaction at its first
+        // command (`CallEnv::txn`), if it runs one.
         let (mut txn, mut scope) = (None, Some(scope));
-        if inline {
+        if inline && matches!(scope, Some(KeyScope::Keys(_))) {
             match keyspace.try_begin(db, scope.take().unwrap_or(KeyScope::Lazy), mode) {
                 Ok(Some(t)) => txn = Some(t),
                 Ok(None) => return Run::Deferred(args),
@@ -1230,16 +1234,23 @@ impl WasmExecutor {
             return Run::Done(Err(fail(e)));
         }
 
-        let txn = match txn {
-            Some(txn) => txn,
-            None => {
-                match keyspace.begin(db, scope.take().unwrap_or(KeyScope::Lazy), mode, deadline) {
-                    Ok(txn) => txn,
+        let txn = match (txn, scope.take()) {
+            (Some(txn), _) => Some(txn),
+            (None, Some(keys @ KeyScope::Keys(_))) => {
+                match keyspace.begin(db, keys, mode, deadline) {
+                    Ok(txn) => Some(txn),
                     Err(e) => return Run::Done(Err(fail(e))),
                 }
             }
+            (None, _) => None,
         };
-        let mut env = CallEnv { keyspace, txn };
+        let later = LaterBegin {
+            db,
+            mode,
+            deadline,
+            inline,
+        };
+        let mut env = CallEnv::new(keyspace, txn, later);
         store.data_mut().call.env = Some(EnvPtr::new(&mut env));
         let outcome = run_entry(&mut store, &instance, f, export, timeout_ms);
         // The pointer must not outlive `env`.
@@ -1255,7 +1266,7 @@ impl WasmExecutor {
                     Ordering::Relaxed,
                 );
             }
-            env.txn.rollback();
+            env.finish(false);
             return Run::Deferred(std::mem::take(&mut state.call.args));
         }
         state.wasi.finish();
@@ -1265,10 +1276,7 @@ impl WasmExecutor {
             )),
             other => other,
         };
-        match &outcome {
-            Ok(_) => env.txn.commit(),
-            Err(_) => env.txn.rollback(),
-        }
+        env.finish(outcome.is_ok());
 
         let fuel_used = config
             .limits
