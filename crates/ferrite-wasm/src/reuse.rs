@@ -45,7 +45,7 @@ use std::sync::Arc;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, ConstExpr, ExportKind, Instruction, SectionId, ValType};
 use wasmparser::{Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
-use wasmtime::{AsContextMut, Global, Memory, Val};
+use wasmtime::{AsContextMut, Global, Memory, TypedFunc, Val};
 
 /// Export name of the dirty-chunk mask global.
 pub(crate) const DIRTY_EXPORT: &str = "__ferrite_dirty";
@@ -53,6 +53,13 @@ pub(crate) const DIRTY_EXPORT: &str = "__ferrite_dirty";
 pub(crate) const MEMORY_EXPORT: &str = "__ferrite_memory";
 /// Export name prefix of the module's mutable globals.
 pub(crate) const GLOBAL_EXPORT_PREFIX: &str = "__ferrite_global_";
+/// Export name of the added function that copies the mutable globals into
+/// their shadows (once, when the snapshot is taken).
+pub(crate) const SAVE_EXPORT: &str = "__ferrite_save";
+/// Export name of the added function that puts the mutable globals back
+/// from their shadows, clears the mask and returns what it held (after
+/// every call).
+pub(crate) const RESET_EXPORT: &str = "__ferrite_reset";
 /// Smallest chunk, in bytes (a power of two).
 pub(crate) const CHUNK_BYTES_MIN: u64 = 1024;
 /// Widest store (`v128.store`) minus one: how far a store that starts in a
@@ -70,6 +77,10 @@ pub(crate) struct Plan {
     pub globals: Vec<String>,
     /// The module defines a memory (exported as [`MEMORY_EXPORT`]).
     pub memory: bool,
+    /// The module has [`SAVE_EXPORT`] and [`RESET_EXPORT`]: the host puts
+    /// the globals back with one call into the instance instead of a
+    /// `Global::get`/`set` per global (~150 Ir each, mostly type checks).
+    pub reset_export: bool,
 }
 
 /// A module rewritten for reuse.
@@ -144,6 +155,7 @@ pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten, &'static str> {
             chunk_shift,
             globals,
             memory,
+            reset_export: rewriter.survey.reset_export(),
         },
     })
 }
@@ -159,6 +171,15 @@ struct Survey {
     globals: u32,
     /// Indices of mutable globals defined by the module.
     mutable_globals: Vec<u32>,
+    /// Their value types, in the same order (`None`: not a number).
+    mutable_global_types: Vec<Option<ValType>>,
+    /// Imported functions (the first defined one's index).
+    imported_funcs: u32,
+    /// The module has a type, a function and a code section (where the
+    /// reset functions go).
+    has_type_section: bool,
+    has_function_section: bool,
+    has_code_section: bool,
     /// Initial size of the module's memory in bytes (0: none).
     memory_bytes: u64,
     /// Memories the module defines (imported ones are refused).
@@ -190,6 +211,7 @@ impl Survey {
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(|_| "malformed")? {
                 Payload::TypeSection(reader) => {
+                    s.has_type_section = true;
                     for group in reader {
                         for sub in group.map_err(|_| "malformed")?.into_types() {
                             let params = match &sub.composite_type.inner {
@@ -204,12 +226,14 @@ impl Survey {
                     for import in reader.into_imports() {
                         match import.map_err(|_| "malformed")?.ty {
                             TypeRef::Global(_) => s.globals += 1,
+                            TypeRef::Func(_) => s.imported_funcs += 1,
                             TypeRef::Memory(_) => return Err("it imports a memory"),
                             _ => {}
                         }
                     }
                 }
                 Payload::FunctionSection(reader) => {
+                    s.has_function_section = true;
                     for ty in reader {
                         s.defined_func_types.push(ty.map_err(|_| "malformed")?);
                     }
@@ -225,13 +249,22 @@ impl Survey {
                 Payload::GlobalSection(reader) => {
                     s.has_global_section = true;
                     for global in reader {
-                        if global.map_err(|_| "malformed")?.ty.mutable {
+                        let ty = global.map_err(|_| "malformed")?.ty;
+                        if ty.mutable {
                             s.mutable_globals.push(s.globals);
+                            s.mutable_global_types.push(match ty.content_type {
+                                wasmparser::ValType::I32 => Some(ValType::I32),
+                                wasmparser::ValType::I64 => Some(ValType::I64),
+                                wasmparser::ValType::F32 => Some(ValType::F32),
+                                wasmparser::ValType::F64 => Some(ValType::F64),
+                                _ => None,
+                            });
                         }
                         s.globals += 1;
                     }
                 }
                 Payload::ExportSection(_) => s.has_export_section = true,
+                Payload::CodeSectionStart { .. } => s.has_code_section = true,
                 Payload::CodeSectionEntry(body) => {
                     let mut ops = body.get_operators_reader().map_err(|_| "malformed")?;
                     while !ops.eof() {
@@ -261,6 +294,26 @@ impl Survey {
             return Err("it has several memories");
         }
         Ok(s)
+    }
+
+    /// Whether the rewrite adds [`SAVE_EXPORT`] and [`RESET_EXPORT`]: the
+    /// module has the sections they go in, and every mutable global is a
+    /// number (a shadow needs a constant initializer of its type).
+    fn reset_export(&self) -> bool {
+        self.has_type_section
+            && self.has_function_section
+            && self.has_code_section
+            && self.mutable_global_types.iter().all(Option::is_some)
+    }
+
+    /// Type index of the added `() -> ()`; `() -> i64` follows it.
+    fn save_type(&self) -> u32 {
+        self.type_params.len() as u32
+    }
+
+    /// Function index of [`SAVE_EXPORT`]; [`RESET_EXPORT`] follows it.
+    fn save_func(&self) -> u32 {
+        self.imported_funcs + self.defined_func_types.len() as u32
     }
 
     fn chunk_shift(&self) -> u32 {
@@ -333,6 +386,11 @@ impl Rewriter {
         self.survey.globals
     }
 
+    /// Index of the shadow of the `k`-th mutable global (after the mask).
+    fn shadow_global(&self, k: usize) -> u32 {
+        self.mask_global() + 1 + k as u32
+    }
+
     fn add_globals(&mut self, globals: &mut wasm_encoder::GlobalSection) {
         globals.global(
             wasm_encoder::GlobalType {
@@ -342,7 +400,46 @@ impl Rewriter {
             },
             &ConstExpr::i64_const(0),
         );
+        if self.survey.reset_export() {
+            for ty in self.survey.mutable_global_types.iter().flatten() {
+                let init = match ty {
+                    ValType::I32 => ConstExpr::i32_const(0),
+                    ValType::I64 => ConstExpr::i64_const(0),
+                    ValType::F32 => ConstExpr::f32_const(0.0.into()),
+                    _ => ConstExpr::f64_const(0.0.into()),
+                };
+                let ty = wasm_encoder::GlobalType {
+                    val_type: *ty,
+                    mutable: true,
+                    shared: false,
+                };
+                globals.global(ty, &init);
+            }
+        }
         self.globals_added = true;
+    }
+
+    /// The bodies of [`SAVE_EXPORT`] (`shadow_k = global_k`) and
+    /// [`RESET_EXPORT`] (`global_k = shadow_k; r = mask; mask = 0; r`).
+    fn add_reset_bodies(&self, code: &mut wasm_encoder::CodeSection) {
+        let globals = &self.survey.mutable_globals;
+        let mut save = wasm_encoder::Function::new([]);
+        for (k, &g) in globals.iter().enumerate() {
+            save.instruction(&Instruction::GlobalGet(g));
+            save.instruction(&Instruction::GlobalSet(self.shadow_global(k)));
+        }
+        save.instruction(&Instruction::End);
+        code.function(&save);
+        let mut reset = wasm_encoder::Function::new([]);
+        for (k, &g) in globals.iter().enumerate() {
+            reset.instruction(&Instruction::GlobalGet(self.shadow_global(k)));
+            reset.instruction(&Instruction::GlobalSet(g));
+        }
+        reset.instruction(&Instruction::GlobalGet(self.mask_global()));
+        reset.instruction(&Instruction::I64Const(0));
+        reset.instruction(&Instruction::GlobalSet(self.mask_global()));
+        reset.instruction(&Instruction::End);
+        code.function(&reset);
     }
 
     fn add_exports(&mut self, exports: &mut wasm_encoder::ExportSection) {
@@ -352,6 +449,11 @@ impl Rewriter {
         }
         for &g in &self.survey.mutable_globals {
             exports.export(&format!("{GLOBAL_EXPORT_PREFIX}{g}"), ExportKind::Global, g);
+        }
+        if self.survey.reset_export() {
+            let save = self.survey.save_func();
+            exports.export(SAVE_EXPORT, ExportKind::Func, save);
+            exports.export(RESET_EXPORT, ExportKind::Func, save + 1);
         }
         self.exports_added = true;
     }
@@ -433,6 +535,45 @@ impl Reencode for Rewriter {
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_global_section(self, globals, section)?;
         self.add_globals(globals);
+        Ok(())
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut wasm_encoder::TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        if self.survey.reset_export() {
+            types.ty().function([], []);
+            types.ty().function([], [ValType::I64]);
+        }
+        Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_function_section(self, functions, section)?;
+        if self.survey.reset_export() {
+            let save = self.survey.save_type();
+            functions.function(save);
+            functions.function(save + 1);
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_code_section(self, code, section)?;
+        if self.survey.reset_export() {
+            self.add_reset_bodies(code);
+        }
         Ok(())
     }
 
@@ -572,6 +713,9 @@ pub(crate) struct Snapshot {
     memory: Option<(Memory, Arc<[u8]>)>,
     dirty: Global,
     globals: Vec<(Global, Val)>,
+    /// [`RESET_EXPORT`], when the module has it (the globals' values are
+    /// then in their shadows, saved by [`SAVE_EXPORT`]).
+    reset: Option<TypedFunc<(), i64>>,
     chunk_shift: u32,
 }
 
@@ -609,6 +753,20 @@ impl Snapshot {
             let v = g.get(&mut store);
             globals.push((g, v));
         }
+        let reset = match plan.reset_export {
+            true => {
+                let save = instance
+                    .get_typed_func::<(), ()>(&mut store, SAVE_EXPORT)
+                    .ok()?;
+                let reset = instance
+                    .get_typed_func::<(), i64>(&mut store, RESET_EXPORT)
+                    .ok()?;
+                unbudgeted(&mut store);
+                save.call(&mut store, ()).ok()?;
+                Some(reset)
+            }
+            false => None,
+        };
         let memory = memory.map(|m| {
             let data = m.data(&store);
             let image = match shared {
@@ -621,6 +779,7 @@ impl Snapshot {
             memory,
             dirty,
             globals,
+            reset,
             chunk_shift: plan.chunk_shift,
         })
     }
@@ -644,8 +803,20 @@ impl Snapshot {
         host_mask: u64,
     ) -> Result<usize, NotRestored> {
         let mut store = store.as_context_mut();
-        let Val::I64(guest_mask) = self.dirty.get(&mut store) else {
-            return Err(NotRestored::Broken);
+        // With the reset export, one call puts the globals back and clears
+        // the mask (what it held is returned); otherwise the host does it,
+        // global by global, after the memory.
+        let guest_mask = match &self.reset {
+            Some(reset) => {
+                unbudgeted(&mut store);
+                reset
+                    .call(&mut store, ())
+                    .map_err(|_| NotRestored::Broken)?
+            }
+            None => match self.dirty.get(&mut store) {
+                Val::I64(mask) => mask,
+                _ => return Err(NotRestored::Broken),
+            },
         };
         let mask = guest_mask as u64 | host_mask;
         let mut copied = 0;
@@ -665,16 +836,27 @@ impl Snapshot {
                 copied += end - start;
             }
         }
-        if mask != 0 {
-            self.dirty
-                .set(&mut store, Val::I64(0))
-                .map_err(|_| NotRestored::Broken)?;
-        }
-        for (g, v) in &self.globals {
-            g.set(&mut store, *v).map_err(|_| NotRestored::Broken)?;
+        if self.reset.is_none() {
+            if mask != 0 {
+                self.dirty
+                    .set(&mut store, Val::I64(0))
+                    .map_err(|_| NotRestored::Broken)?;
+            }
+            for (g, v) in &self.globals {
+                g.set(&mut store, *v).map_err(|_| NotRestored::Broken)?;
+            }
         }
         Ok(copied)
     }
+}
+
+/// Lifts the fuel and epoch limits of a call that ended, so that the host's
+/// own short calls into the instance (save, reset) cannot trip them. The
+/// next call sets its own budget before it runs.
+fn unbudgeted(store: &mut wasmtime::StoreContextMut<'_, impl Sized>) {
+    // Fails only when fuel is not enabled: nothing to lift then.
+    let _ = store.set_fuel(u64::MAX);
+    store.set_epoch_deadline(u64::MAX / 2);
 }
 
 #[cfg(test)]
@@ -712,6 +894,67 @@ mod tests {
         assert_eq!(r.plan.globals, vec!["__ferrite_global_0".to_string()]);
         let text = export_names(&r.wasm);
         assert!(text.contains(&DIRTY_EXPORT.to_string()));
+        assert!(r.plan.reset_export);
+        assert!(text.contains(&SAVE_EXPORT.to_string()));
+        assert!(text.contains(&RESET_EXPORT.to_string()));
+    }
+
+    #[test]
+    fn reset_export_saves_and_restores_globals_and_clears_the_mask() {
+        let r = rewrite_wat(
+            r#"(module
+                (import "env" "f" (func $imported))
+                (memory 1)
+                (global $a (mut i32) (i32.const 1))
+                (global $b (mut f64) (f64.const 2.5))
+                (func (export "touch")
+                    (global.set $a (i32.const 40))
+                    (global.set $b (f64.const -1))
+                    (i32.store (i32.const 5000) (i32.const 1))))"#,
+        )
+        .unwrap();
+        assert!(r.plan.reset_export);
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, &r.wasm).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let imported = wasmtime::Func::wrap(&mut store, || {});
+        let instance = wasmtime::Instance::new(&mut store, &module, &[imported.into()]).unwrap();
+        let call = |store: &mut wasmtime::Store<()>, name: &str| {
+            instance
+                .get_typed_func::<(), ()>(&mut *store, name)
+                .unwrap()
+                .call(&mut *store, ())
+                .unwrap()
+        };
+        call(&mut store, SAVE_EXPORT);
+        call(&mut store, "touch");
+        let reset = instance
+            .get_typed_func::<(), i64>(&mut store, RESET_EXPORT)
+            .unwrap();
+        // 64 KiB / 64 = 1 KiB chunks: the store at 5000 is in chunk 4.
+        assert_eq!(reset.call(&mut store, ()).unwrap(), 1 << 4);
+        assert_eq!(reset.call(&mut store, ()).unwrap(), 0, "mask cleared");
+        let global = |store: &mut wasmtime::Store<()>, g: &str| {
+            instance
+                .get_global(&mut *store, g)
+                .unwrap()
+                .get(&mut *store)
+        };
+        assert_eq!(global(&mut store, "__ferrite_global_0").i32(), Some(1));
+        assert_eq!(global(&mut store, "__ferrite_global_1").f64(), Some(2.5));
+    }
+
+    #[test]
+    fn a_reference_global_gets_no_reset_export() {
+        let r = rewrite_wat(
+            r#"(module
+                (global $r (mut funcref) (ref.null func))
+                (func (export "f")))"#,
+        )
+        .unwrap();
+        wasmparser::validate(&r.wasm).unwrap();
+        assert!(!r.plan.reset_export);
+        assert!(!export_names(&r.wasm).contains(&RESET_EXPORT.to_string()));
     }
 
     #[test]
