@@ -17,11 +17,17 @@
 //! * Every mutable global is exported (as `__ferrite_global_<index>`), so
 //!   that the host can restore it, exported or not (`__stack_pointer`); the
 //!   memory is exported as `__ferrite_memory`, whatever the module calls it.
+//! * When every mutable global is a number, each gets a shadow global and
+//!   two functions are added: `__ferrite_save` (shadows = globals, called
+//!   once when the snapshot is taken) and `__ferrite_reset` (globals =
+//!   shadows, mask = 0, returns the old mask, called after every call): one
+//!   call into the instance instead of a host `Global::get`/`set` each.
 //!
 //! After a call the executor copies the marked chunks back from an image of
 //! the memory taken right after instantiation ([`Snapshot`]), with
 //! [`STRADDLE_BYTES`] more past each chunk for a store that crosses a chunk
-//! end, restores the globals and clears the mask. Host writes into guest
+//! end, and restores the globals and clears the mask (through
+//! `__ferrite_reset` when the module has it). Host writes into guest
 //! memory (arguments, results) set the same bits through
 //! [`DirtyChunks::mark`]. An instance whose memory grew, or whose call
 //! trapped or hit a limit, is dropped instead (the next call gets a fresh
