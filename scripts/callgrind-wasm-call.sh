@@ -18,18 +18,25 @@ PORT=${PORT:-7797}
 N=${N:-20000}
 WASM=${RATE_LIMIT_WASM:-$ROOT/target/guests/rate_limit-rust.wasm}
 OUT=${OUT:-$ROOT/target/callgrind-wasm-call.out}
-CALL="WASM.CALL rate_limit KEYS rate:__rand_int__ ARGS 1000000 60"
+# Another request (e.g. CALL="GET key:__rand_int__", or the trivial function:
+# RATE_LIMIT_WASM=noop.wasm NAME=noop CAPS="" CALL="WASM.CALL noop").
+NAME=${NAME:-rate_limit}
+CAPS=${CAPS-read write}
+CALL=${CALL:-WASM.CALL rate_limit KEYS rate:__rand_int__ ARGS 1000000 60}
 DIR=$(mktemp -d)
-trap 'rm -rf "$DIR"' EXIT
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2> /dev/null; rm -rf "$DIR"' EXIT
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
     "$BIN" --port "$PORT" --dir "$DIR" --save "" --appendonly no > "$DIR/log" 2>&1 &
 PID=$!
 for _ in $(seq 600); do redis-cli -p "$PORT" PING > /dev/null 2>&1 && break; sleep 0.2; done
-python3 - "$PORT" "$WASM" <<'PY'
+python3 - "$PORT" "$WASM" "$NAME" "$CAPS" <<'PY'
 import socket, sys
-port, path = int(sys.argv[1]), sys.argv[2]
+port, path, name, caps = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 wasm = open(path, 'rb').read()
-args = [b'WASM.LOAD', b'rate_limit', wasm, b'CAPABILITIES', b'read', b'write']
+args = [b'WASM.LOAD', name.encode(), wasm]
+if caps.split():
+    args += [b'CAPABILITIES'] + [c.encode() for c in caps.split()]
 s = socket.create_connection(('127.0.0.1', port))
 s.sendall(b'*%d\r\n' % len(args) + b''.join(b'$%d\r\n%s\r\n' % (len(a), a) for a in args))
 reply = s.recv(100)
