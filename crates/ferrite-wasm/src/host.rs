@@ -333,12 +333,16 @@ enum Errors {
 }
 
 /// The one path of every keyspace access: deadline, permissions, execute.
+/// `name`: `argv[0]`, when the caller spells it with a static string (the
+/// typed host functions; see [`Keyspace::command_info_static`]).
 fn run(
     caller: &mut Caller<'_, HostState>,
+    name: Option<&'static str>,
     argv: &[Bytes],
     errors: Errors,
     filter_keys: bool,
 ) -> wasmtime::Result<Frame> {
+    debug_assert!(name.is_none_or(|n| argv.first().is_some_and(|a| **a == *n.as_bytes())));
     let HostState { function, call, .. } = caller.data_mut();
     // The coarse clock (epoch ticks): no clock read per host call. The
     // epoch callback enforces the deadline between host calls as precisely.
@@ -350,7 +354,11 @@ fn run(
     let permissions = &*call.permissions;
     let env = env_of(&mut call.env)?;
     let mut blocked = false;
-    let frame = match env.keyspace.command_info(argv) {
+    let info = match name {
+        Some(name) => env.keyspace.command_info_static(name, argv),
+        None => env.keyspace.command_info(argv),
+    };
+    let frame = match info {
         Some(mut info) => {
             if filter_keys {
                 info.keyspace_wide = false;
@@ -558,6 +566,7 @@ fn h_get(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime::Resul
     let key = read(&mut caller, "key", kp, kl)?;
     let frame = run(
         &mut caller,
+        Some("GET"),
         &[Bytes::from_static(b"GET"), key],
         Errors::Raise,
         false,
@@ -571,6 +580,7 @@ fn h_get_alloc(mut caller: Caller<'_, HostState>, kp: i32, kl: i32) -> wasmtime:
     let key = read(&mut caller, "key", kp, kl)?;
     let frame = run(
         &mut caller,
+        Some("GET"),
         &[Bytes::from_static(b"GET"), key],
         Errors::Raise,
         false,
@@ -668,7 +678,7 @@ fn set(
         args.push(Bytes::from_static(b"EX"));
         args.push(int_arg(ttl_secs));
     }
-    match run(caller, &args, Errors::Raise, false)? {
+    match run(caller, Some("SET"), &args, Errors::Raise, false)? {
         Frame::Simple(_) => Ok(0),
         other => unexpected("SET", &other),
     }
@@ -691,7 +701,7 @@ fn key_int_cmd(
     let mut args: smallvec::SmallVec<[Bytes; 4]> =
         smallvec::smallvec![Bytes::from_static(cmd.as_bytes()), key];
     args.extend(extra.iter().cloned());
-    let frame = run(caller, &args, Errors::Raise, false)?;
+    let frame = run(caller, Some(cmd), &args, Errors::Raise, false)?;
     int_reply(cmd, frame)
 }
 
@@ -744,6 +754,7 @@ fn h_hget(
     let field = read(&mut caller, "field", fp, fl)?;
     let frame = run(
         &mut caller,
+        Some("HGET"),
         &[Bytes::from_static(b"HGET"), key, field],
         Errors::Raise,
         false,
@@ -817,6 +828,7 @@ fn h_keys(mut caller: Caller<'_, HostState>, pp: i32, pl: i32) -> wasmtime::Resu
     let pattern = read(&mut caller, "pattern", pp, pl)?;
     let frame = run(
         &mut caller,
+        Some("KEYS"),
         &[Bytes::from_static(b"KEYS"), pattern],
         Errors::Raise,
         true,
@@ -851,7 +863,7 @@ fn h_call(mut caller: Caller<'_, HostState>, ap: i32, al: i32) -> wasmtime::Resu
     let frame = if args.is_empty() {
         Frame::Error(Bytes::from_static(b"ERR ferrite_call needs a command name"))
     } else {
-        run(&mut caller, &args, Errors::Reply, false)?
+        run(&mut caller, None, &args, Errors::Reply, false)?
     };
     let encoded = ferrite_protocol::encode_to_vec(&frame, ferrite_protocol::Protocol::Resp2);
     caller.data_mut().set_result(&encoded)

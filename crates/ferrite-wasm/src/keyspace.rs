@@ -115,6 +115,19 @@ pub trait Keyspace: Send + Sync {
     /// Looks a command up in the command table: `None` if unknown.
     /// `argv[0]` is the command name (any case).
     fn command_info<'a>(&self, argv: &'a [Bytes]) -> Option<CommandInfo<'a>>;
+
+    /// [`command_info`](Self::command_info) of a command the caller names
+    /// with a static string (`argv[0]` spells the same name): the typed host
+    /// functions (GET, INCR, EXPIRE…). An implementation may resolve the name
+    /// once and keep it. The default asks `command_info`.
+    fn command_info_static<'a>(
+        &self,
+        name: &'static str,
+        argv: &'a [Bytes],
+    ) -> Option<CommandInfo<'a>> {
+        let _ = name;
+        self.command_info(argv)
+    }
 }
 
 /// One atomic unit of work over the keyspace.

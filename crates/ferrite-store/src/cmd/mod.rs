@@ -372,6 +372,10 @@ impl CommandSpec {
     /// The key arguments of `argv` (COMMAND GETKEYS, locking, permissions).
     /// Positions beyond `argv` are ignored; a bad numkeys yields no keys.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> KeyList<'a> {
+        // The common case (GET, INCR, EXPIRE…) without the general walk.
+        if let Some(key) = self.single_key(argv) {
+            return smallvec::smallvec![key];
+        }
         if self.keys_by_keyword {
             let (keys, _) = wasm::call_layout(argv);
             return keys.map(|r| argv[r].iter().collect()).unwrap_or_default();
